@@ -1,0 +1,424 @@
+//! The C API: every exported function, and nothing else. Each one only
+//! checks and converts its arguments, calls the safe core, and maps errors,
+//! all inside `ffi::boundary`.
+//!
+//! The doc comments here are carried by cbindgen into `include/mylib.h`.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
+
+use crate::core;
+use crate::debug;
+use crate::error::{self, Error, MylibStatus};
+use crate::ffi::{Out, Void, boundary, length, ptr_arg, slice, status_boundary};
+use crate::stdio::write_stdout;
+
+/// A point with integer coordinates. Layout: two C `int`s, `x` then `y`,
+/// no padding (checked at compile time in Rust and in the C tests).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Point {
+    /// Horizontal coordinate.
+    pub x: c_int,
+    /// Vertical coordinate.
+    pub y: c_int,
+}
+
+const _: () = assert!(size_of::<Point>() == 2 * size_of::<c_int>());
+const _: () = assert!(align_of::<Point>() == align_of::<c_int>());
+const _: () = assert!(std::mem::offset_of!(Point, x) == 0);
+const _: () = assert!(std::mem::offset_of!(Point, y) == size_of::<c_int>());
+
+/// The callback type of `process`: takes an `int`, returns an `int`.
+pub type callback_t = Option<unsafe extern "C" fn(c_int) -> c_int>;
+
+/// The callback type of `mylib_process`, the pattern of real C callback APIs.
+///
+/// `user_data` is the pointer given to `mylib_process`, passed through
+/// untouched. The callback stores its result in `*result_out` and returns
+/// 0 on success; any other return value means failure, and `mylib_process`
+/// then returns `MYLIB_ERR_CALLBACK_FAILED` without writing its own
+/// `*result_out`. A callback must not unwind (C++ exceptions, longjmp)
+/// through mylib.
+pub type mylib_callback_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, value: c_int, result_out: *mut c_int) -> c_int>;
+
+/// Formats a C string argument for the debug log.
+fn str_arg(p: *const c_char) -> String {
+    if p.is_null() {
+        return "NULL".to_owned();
+    }
+    // SAFETY: only called with pointers the export has accepted as C strings.
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    format!("{:?}", String::from_utf8_lossy(bytes))
+}
+
+/// Reads a required C string argument.
+///
+/// # Safety
+/// A non-NULL `p` must point to a NUL-terminated string valid for `'a`.
+unsafe fn c_str<'a>(p: *const c_char, name: &'static str) -> Result<&'a [u8], Error> {
+    if p.is_null() {
+        return Err(Error::NullPointer(name));
+    }
+    // SAFETY: non-NULL, NUL-terminated per the caller's guarantee.
+    Ok(unsafe { CStr::from_ptr(p) }.to_bytes())
+}
+
+// ---------------------------------------------------------------------------
+// The tutorial API: exact names and C signatures of the classic examples.
+// Failures are reported through `mylib_last_error()`.
+// ---------------------------------------------------------------------------
+
+/// Returns `a + b`.
+///
+/// On overflow returns the two's-complement wrapped value (what a plain C
+/// implementation gives in practice) and sets `MYLIB_ERR_OVERFLOW`.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn add(a: c_int, b: c_int) -> c_int {
+    boundary("add", || format!("{a}, {b}"), || Ok(core::add(a, b)?))
+}
+
+/// Writes `Hello, <name>!` and a newline to stdout and flushes it.
+///
+/// `name` is written byte for byte as given, like `printf("%s")`: it need not
+/// be UTF-8. Output goes through C's `stdout` stream, so it stays in order
+/// with the caller's `printf`. NULL `name`: `MYLIB_ERR_NULL_POINTER`, nothing
+/// written. A failed write (closed stdout, broken pipe): `MYLIB_ERR_IO`; on
+/// Linux a broken pipe never raises `SIGPIPE` in the caller. Thread-safe.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn greet(name: *const c_char) {
+    boundary(
+        "greet",
+        || str_arg(name),
+        || {
+            // SAFETY: the caller guarantees a C string or NULL.
+            let mut line = core::greeting(unsafe { c_str(name, "name") }?);
+            line.push(b'\n');
+            write_stdout(&line)?;
+            Ok(Void)
+        },
+    );
+}
+
+/// Writes `Point(<x>, <y>)` and a newline to stdout and flushes it.
+///
+/// NULL `p`: `MYLIB_ERR_NULL_POINTER`, nothing written; otherwise as `greet`.
+///
+/// # Safety
+/// `p` is NULL or points to a valid `Point`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn print_point(p: *const Point) {
+    // SAFETY: the caller guarantees a valid Point or NULL.
+    let point = || unsafe { p.as_ref() }.copied();
+    let args = || point().map_or_else(|| "NULL".to_owned(), |q| format!("Point({}, {})", q.x, q.y));
+    boundary("print_point", args, || {
+        if !p.is_aligned() {
+            return Err(Error::Misaligned {
+                name: "p",
+                align: align_of::<Point>(),
+            }
+            .into());
+        }
+        let q = point().ok_or(Error::NullPointer("p"))?;
+        write_stdout(format!("{}\n", core::point_text(q.x, q.y)).as_bytes())?;
+        Ok(Void)
+    });
+}
+
+/// Returns the sum of the `size` ints at `arr`.
+///
+/// `(NULL, 0)` is an empty array (sum 0, no error). NULL with `size > 0`:
+/// `MYLIB_ERR_NULL_POINTER`, returns 0. `size < 0`: `MYLIB_ERR_INVALID_LENGTH`,
+/// returns 0. When the exact sum does not fit an `int`: returns the wrapped
+/// value and sets `MYLIB_ERR_OVERFLOW` (use `mylib_sum_i32` for the exact
+/// 64-bit sum). Thread-safe.
+///
+/// # Safety
+/// `arr` is NULL or points to `size` readable ints.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sum_array(arr: *const c_int, size: c_int) -> c_int {
+    boundary(
+        "sum_array",
+        || format!("{}, {size}", ptr_arg(arr)),
+        || {
+            // SAFETY: the caller guarantees `size` readable ints or NULL.
+            let data = unsafe { slice(arr, length(size, "size")?, "arr") }?;
+            Ok(core::sum_i32_wrapping(data)?)
+        },
+    )
+}
+
+/// Returns `func(value)`.
+///
+/// NULL `func`: `MYLIB_ERR_MISSING_CALLBACK`, returns 0. The callback runs
+/// on the calling thread and may call mylib itself.
+///
+/// # Safety
+/// `func` is NULL or a function that is safe to call with `value` and does
+/// not unwind.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn process(func: callback_t, value: c_int) -> c_int {
+    let args = || {
+        format!(
+            "{}, {value}",
+            func.map_or_else(|| "NULL".to_owned(), |f| format!("{:p}", f as *const ()))
+        )
+    };
+    boundary("process", args, || {
+        let func = func.ok_or(Error::MissingCallback("func"))?;
+        // SAFETY: the caller guarantees `func` is callable with an int.
+        Ok(unsafe { func(value) })
+    })
+}
+
+/// Stores the sum of the `size` doubles at `data` in `*result`.
+///
+/// The sum is compensated (Neumaier, per SIMD lane): within 1 ulp of the
+/// correctly rounded sum unless the data cancel catastrophically (the error
+/// is at most about `2 * DBL_EPSILON * |sum| + n * DBL_EPSILON^2 * sum(|x|)`);
+/// exact on the classic cases such as ten times 0.1 or `1, 1e100, 1, -1e100`.
+/// A NaN gives NaN; `+inf` and `-inf` together give NaN.
+///
+/// NULL `result`: `MYLIB_ERR_NULL_POINTER`, nothing written. NULL `data` with
+/// `size > 0`: `MYLIB_ERR_NULL_POINTER`, nothing written. `size < 0`:
+/// `MYLIB_ERR_INVALID_LENGTH`, nothing written. `(NULL, 0)` stores 0.0.
+/// Thread-safe; `result` may point into `data`.
+///
+/// # Safety
+/// `data` is NULL or points to `size` readable doubles; `result` is NULL or
+/// points to a writable double.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fast_sum(data: *const f64, size: c_int, result: *mut f64) {
+    boundary(
+        "fast_sum",
+        || format!("{}, {size}, {}", ptr_arg(data), ptr_arg(result)),
+        || {
+            let out = Out::new(result, "result")?;
+            // SAFETY: the caller guarantees `size` readable doubles or NULL.
+            let sum = core::sum_f64(unsafe { slice(data, length(size, "size")?, "data") }?);
+            // SAFETY: the caller guarantees `result` is writable.
+            unsafe { out.write(sum) };
+            Ok(Void)
+        },
+    );
+}
+
+/// Turns debug logging on (any non-zero value) or off (0).
+///
+/// When on, every mylib call writes one line to stderr naming the function,
+/// its arguments and its result, e.g. `mylib: add(5, 3) -> 8`. Setting
+/// `MYLIB_DEBUG` to a non-empty value other than `0` in the environment turns
+/// it on from the start. Thread-safe; the setting is process-wide.
+#[unsafe(no_mangle)]
+pub extern "C" fn set_debug(enabled: c_int) {
+    // Set first, so that turning logging on logs this very call.
+    debug::set(enabled != 0);
+    boundary("set_debug", || enabled.to_string(), || Ok(Void));
+}
+
+// ---------------------------------------------------------------------------
+// The mylib_ API: status codes, size_t lengths, results through *_out.
+// ---------------------------------------------------------------------------
+
+/// Returns the calling thread's last error code (`MYLIB_OK`, 0, when the
+/// last mylib call on this thread succeeded). Does not clear it.
+#[unsafe(no_mangle)]
+pub extern "C" fn mylib_last_error() -> c_int {
+    error::last_error_code() as c_int
+}
+
+/// Returns the message of the calling thread's last error ("no error" when
+/// none). Never NULL. The string belongs to mylib and stays valid until the
+/// next mylib call on the same thread; copy it to keep it. Does not clear it.
+#[unsafe(no_mangle)]
+pub extern "C" fn mylib_last_error_message() -> *const c_char {
+    error::last_error_message_ptr()
+}
+
+/// Returns a static description of a status code; for a value that is not a
+/// code, "unknown mylib status code". Never NULL, never to be freed.
+/// Does not touch the last-error slot.
+#[unsafe(no_mangle)]
+pub extern "C" fn mylib_status_str(code: c_int) -> *const c_char {
+    MylibStatus::from_int(code)
+        .map_or(c"unknown mylib status code", MylibStatus::description)
+        .as_ptr()
+}
+
+/// Returns the library's version, `"MAJOR.MINOR.PATCH"`, equal to the
+/// `MYLIB_VERSION_*` macros of the header it was built with. Static string,
+/// never NULL, never to be freed. Does not touch the last-error slot.
+#[unsafe(no_mangle)]
+pub extern "C" fn mylib_version() -> *const c_char {
+    const VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(v) => v,
+        Err(_) => panic!("version contains NUL"),
+    };
+    VERSION.as_ptr()
+}
+
+/// Returns 1 when debug logging is on, 0 when it is off.
+#[unsafe(no_mangle)]
+pub extern "C" fn mylib_get_debug() -> c_int {
+    c_int::from(debug::enabled())
+}
+
+/// Stores the exact sum of the `len` ints at `data` in `*sum_out` as a
+/// 64-bit integer: it never wraps.
+///
+/// Returns `MYLIB_OK`; `MYLIB_ERR_NULL_POINTER` for NULL `sum_out` or NULL
+/// `data` with `len > 0`; `MYLIB_ERR_MISALIGNED` for a misaligned pointer;
+/// `MYLIB_ERR_INVALID_LENGTH` when `len * sizeof(int)` exceeds the address
+/// space. `*sum_out` is written only on success. Thread-safe.
+///
+/// # Safety
+/// `data` is NULL or points to `len` readable ints; `sum_out` is NULL or
+/// points to a writable `int64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_sum_i32(data: *const c_int, len: usize, sum_out: *mut i64) -> c_int {
+    status_boundary(
+        "mylib_sum_i32",
+        || format!("{}, {len}, {}", ptr_arg(data), ptr_arg(sum_out)),
+        || {
+            let out = Out::new(sum_out, "sum_out")?;
+            // SAFETY: the caller guarantees `len` readable ints or NULL.
+            let sum = core::sum_i32_exact(unsafe { slice(data, len, "data") }?)?;
+            // SAFETY: the caller guarantees `sum_out` is writable.
+            unsafe { out.write(sum) };
+            Ok(())
+        },
+    )
+}
+
+/// Stores the compensated sum of the `len` doubles at `data` in `*sum_out`
+/// (the same algorithm and error bound as `fast_sum`).
+///
+/// Returns `MYLIB_OK`, or the same errors as `mylib_sum_i32`. `*sum_out` is
+/// written only on success. Thread-safe.
+///
+/// # Safety
+/// `data` is NULL or points to `len` readable doubles; `sum_out` is NULL or
+/// points to a writable double.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_sum_f64(data: *const f64, len: usize, sum_out: *mut f64) -> c_int {
+    status_boundary(
+        "mylib_sum_f64",
+        || format!("{}, {len}, {}", ptr_arg(data), ptr_arg(sum_out)),
+        || {
+            let out = Out::new(sum_out, "sum_out")?;
+            // SAFETY: the caller guarantees `len` readable doubles or NULL.
+            let sum = core::sum_f64(unsafe { slice(data, len, "data") }?);
+            // SAFETY: the caller guarantees `sum_out` is writable.
+            unsafe { out.write(sum) };
+            Ok(())
+        },
+    )
+}
+
+/// Stores in `*greeting_out` a new string `Hello, <name>!` (no newline),
+/// allocated by mylib.
+///
+/// The caller owns the string and must release it with `mylib_string_free`
+/// (never with `free()`). `name`'s bytes are copied as given. Returns
+/// `MYLIB_OK`, or `MYLIB_ERR_NULL_POINTER` for NULL `name` or NULL
+/// `greeting_out` (then `*greeting_out` is not written). Thread-safe.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string; `greeting_out` is NULL or
+/// points to a writable `char *`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_greeting(name: *const c_char, greeting_out: *mut *mut c_char) -> c_int {
+    status_boundary(
+        "mylib_greeting",
+        || format!("{}, {}", str_arg(name), ptr_arg(greeting_out)),
+        || {
+            let out = Out::new(greeting_out, "greeting_out")?;
+            // SAFETY: the caller guarantees a C string or NULL.
+            let text = core::greeting(unsafe { c_str(name, "name") }?);
+            // A C string cannot contain NUL, so neither can the greeting.
+            let text = CString::new(text).map_err(|_| Error::NullPointer("name"))?;
+            // SAFETY: the caller guarantees `greeting_out` is writable.
+            unsafe { out.write(text.into_raw()) };
+            Ok(())
+        },
+    )
+}
+
+/// Releases a string returned by mylib (`mylib_greeting`). NULL is allowed
+/// and does nothing.
+///
+/// # Safety
+/// `s` is NULL or a string returned by mylib that has not been freed yet.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_string_free(s: *mut c_char) {
+    boundary(
+        "mylib_string_free",
+        || ptr_arg(s),
+        || {
+            if !s.is_null() {
+                // SAFETY: the caller guarantees `s` came from CString::into_raw
+                // in this library and is freed only once.
+                drop(unsafe { CString::from_raw(s) });
+            }
+            Ok(Void)
+        },
+    );
+}
+
+/// Calls `func(user_data, value, &result)` and stores `result` in
+/// `*result_out`.
+///
+/// Returns `MYLIB_OK`; `MYLIB_ERR_MISSING_CALLBACK` for NULL `func`;
+/// `MYLIB_ERR_NULL_POINTER` for NULL `result_out` (the callback is not
+/// called); `MYLIB_ERR_CALLBACK_FAILED` when the callback returns non-zero
+/// (`*result_out` is then not written). `user_data` may be anything,
+/// NULL included. The callback runs on the calling thread and may call
+/// mylib itself.
+///
+/// # Safety
+/// `func` is NULL or safe to call with `user_data` and does not unwind;
+/// `result_out` is NULL or points to a writable int.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_process(
+    func: mylib_callback_fn,
+    user_data: *mut c_void,
+    value: c_int,
+    result_out: *mut c_int,
+) -> c_int {
+    let args = || {
+        let f = func.map_or_else(|| "NULL".to_owned(), |f| format!("{:p}", f as *const ()));
+        format!("{f}, {}, {value}, {}", ptr_arg(user_data), ptr_arg(result_out))
+    };
+    status_boundary("mylib_process", args, || {
+        let func = func.ok_or(Error::MissingCallback("func"))?;
+        let out = Out::new(result_out, "result_out")?;
+        let mut result: c_int = 0;
+        // SAFETY: the caller guarantees `func` is callable with `user_data`;
+        // `result` is a live local.
+        let status = unsafe { func(user_data, value, &mut result) };
+        if status != 0 {
+            return Err(Error::CallbackFailed(status));
+        }
+        // SAFETY: the caller guarantees `result_out` is writable.
+        unsafe { out.write(result) };
+        Ok(())
+    })
+}
+
+/// Test-only (feature `test-panic`, never in a shipped build): panics inside
+/// the boundary, to prove a panic becomes `MYLIB_ERR_PANIC` and returns.
+#[cfg(feature = "test-panic")]
+#[unsafe(no_mangle)]
+pub extern "C" fn mylib_test_panic(value: c_int) -> c_int {
+    boundary(
+        "mylib_test_panic",
+        || value.to_string(),
+        || panic!("test panic with {value}"),
+    )
+}

@@ -1,0 +1,110 @@
+//! The safe core: everything mylib computes, with no pointers and no C types.
+//! The `extern "C"` layer in `capi.rs` only checks and converts its inputs
+//! and calls these functions.
+
+use crate::error::Error;
+use crate::kernels;
+
+/// `a + b` as C's `int` addition gives it in practice: the two's-complement
+/// wrapped value, plus an overflow error when the exact sum does not fit.
+pub fn add(a: i32, b: i32) -> Result<i32, (Error, i32)> {
+    match a.checked_add(b) {
+        Some(sum) => Ok(sum),
+        None => Err((Error::Overflow("add"), a.wrapping_add(b))),
+    }
+}
+
+/// The exact sum of `data`. Only fails (overflow) when the sum does not fit
+/// `i64`, which needs more than 2^32 elements.
+pub fn sum_i32_exact(data: &[i32]) -> Result<i64, Error> {
+    kernels::sum_i32(data).ok_or(Error::Overflow("mylib_sum_i32"))
+}
+
+/// The sum of `data` as a C `int`: the wrapped value plus an overflow error
+/// when the exact sum does not fit (tutorial `sum_array` semantics).
+pub fn sum_i32_wrapping(data: &[i32]) -> Result<i32, (Error, i32)> {
+    let exact = sum_i32_exact(data).map_err(|e| {
+        // Cannot fit i64 either: report overflow; the wrapped value is the
+        // wrapping sum, computed the slow way since this needs > 2^32 elements.
+        let wrapped = data.iter().fold(0i32, |acc, &x| acc.wrapping_add(x));
+        (e, wrapped)
+    })?;
+    match i32::try_from(exact) {
+        Ok(v) => Ok(v),
+        // Truncating the exact sum to 32 bits is the two's-complement wrapped sum.
+        Err(_) => Err((Error::Overflow("sum_array"), exact as i32)),
+    }
+}
+
+/// Compensated sum of `data` (see `kernels` for the algorithm and its bound).
+pub fn sum_f64(data: &[f64]) -> f64 {
+    kernels::sum_f64(data)
+}
+
+/// The greeting text, `Hello, <name>!`, as bytes. The name's bytes are used
+/// as given (like C's `printf("%s")`): they need not be UTF-8.
+pub fn greeting(name: &[u8]) -> Vec<u8> {
+    let mut text = Vec::with_capacity(name.len() + 8);
+    text.extend_from_slice(b"Hello, ");
+    text.extend_from_slice(name);
+    text.push(b'!');
+    text
+}
+
+/// The text `print_point` writes, without the newline.
+pub fn point_text(x: i32, y: i32) -> String {
+    format!("Point({x}, {y})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_in_range_and_wrapping() {
+        assert_eq!(add(5, 3), Ok(8));
+        assert_eq!(add(-7, 2), Ok(-5));
+        assert_eq!(add(i32::MAX, 0), Ok(i32::MAX));
+        assert_eq!(add(i32::MAX, 1), Err((Error::Overflow("add"), i32::MIN)));
+        assert_eq!(add(i32::MIN, -1), Err((Error::Overflow("add"), i32::MAX)));
+        assert_eq!(add(i32::MIN, i32::MIN), Err((Error::Overflow("add"), 0)));
+    }
+
+    #[test]
+    fn sums_of_ints() {
+        assert_eq!(sum_i32_exact(&[]), Ok(0));
+        assert_eq!(sum_i32_exact(&[1, 2, 3]), Ok(6));
+        assert_eq!(sum_i32_exact(&[i32::MAX, i32::MAX]), Ok(2 * i32::MAX as i64));
+        assert_eq!(sum_i32_wrapping(&[1, 2, 3, 4]), Ok(10));
+        assert_eq!(
+            sum_i32_wrapping(&[i32::MAX, 1]),
+            Err((Error::Overflow("sum_array"), i32::MIN))
+        );
+        // Overflow on the way that cancels out is no overflow: the exact sum fits.
+        assert_eq!(sum_i32_wrapping(&[i32::MAX, 1, -1]), Ok(i32::MAX));
+        let big = vec![i32::MIN; 1000];
+        assert_eq!(
+            sum_i32_wrapping(&big),
+            Err((
+                Error::Overflow("sum_array"),
+                big.iter().fold(0i32, |a, &x| a.wrapping_add(x))
+            ))
+        );
+    }
+
+    #[test]
+    fn sum_of_doubles_is_compensated() {
+        assert_eq!(sum_f64(&[]), 0.0);
+        assert_eq!(sum_f64(&[0.1; 10]), 1.0);
+        assert_eq!(sum_f64(&[1.0, 1e100, 1.0, -1e100]), 2.0);
+    }
+
+    #[test]
+    fn texts() {
+        assert_eq!(greeting(b"World"), b"Hello, World!");
+        assert_eq!(greeting(b""), b"Hello, !");
+        assert_eq!(greeting(b"\xff\xfe"), b"Hello, \xff\xfe!");
+        assert_eq!(point_text(3, -4), "Point(3, -4)");
+        assert_eq!(point_text(i32::MIN, i32::MAX), "Point(-2147483648, 2147483647)");
+    }
+}

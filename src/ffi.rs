@@ -1,0 +1,255 @@
+//! The plumbing every export goes through, each kind in one place:
+//! the panic boundary (which also clears and sets the last-error slot and
+//! writes the debug log line), the pointer/length checks, and the
+//! conversion of C integers to Rust lengths.
+
+use std::any::Any;
+use std::fmt::{self, Display};
+use std::os::raw::c_int;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::debug;
+use crate::error::{Error, MylibStatus, clear_last_error, set_last_error};
+
+/// A failed call: the error, and the value the C function returns anyway
+/// (0 for most; the wrapped sum for an overflowing `add`/`sum_array`).
+pub(crate) struct Failure<T> {
+    pub error: Error,
+    pub value: T,
+}
+
+impl<T: Default> From<Error> for Failure<T> {
+    fn from(error: Error) -> Self {
+        Failure {
+            error,
+            value: T::default(),
+        }
+    }
+}
+
+impl<T> From<(Error, T)> for Failure<T> {
+    fn from((error, value): (Error, T)) -> Self {
+        Failure { error, value }
+    }
+}
+
+/// The message of a panic payload.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".to_owned()
+    }
+}
+
+/// The one boundary every export's body runs inside.
+///
+/// Clears the calling thread's last error, runs `body` catching any panic,
+/// records a failure in the last-error slot, logs the call when debugging is
+/// on, and returns the C value. `args` formats the arguments for the log and
+/// is only called when logging is on.
+pub(crate) fn boundary<T: Display + Default>(
+    name: &str,
+    args: impl FnOnce() -> String,
+    body: impl FnOnce() -> Result<T, Failure<T>>,
+) -> T {
+    clear_last_error();
+    let outcome = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(outcome) => outcome,
+        Err(payload) => {
+            let error = Error::Panic(panic_message(payload.as_ref()));
+            // Dropping a payload can itself panic; never let that unwind out.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+            Err(Failure {
+                error,
+                value: T::default(),
+            })
+        }
+    };
+    let (value, error) = match outcome {
+        Ok(value) => (value, None),
+        Err(Failure { error, value }) => {
+            set_last_error(&error);
+            (value, Some(error))
+        }
+    };
+    if debug::enabled() {
+        log_call(name, args(), &value, error.as_ref());
+    }
+    value
+}
+
+#[cold]
+fn log_call(name: &str, args: String, value: &dyn Display, error: Option<&Error>) {
+    match error {
+        None => debug::log(format_args!("{name}({args}) -> {value}")),
+        Some(e) => debug::log(format_args!(
+            "{name}({args}) -> {value} [error {}: {e}]",
+            e.status() as c_int
+        )),
+    }
+}
+
+/// The result of a `void` C function, for the log line.
+#[derive(Default)]
+pub(crate) struct Void;
+
+impl Display for Void {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("void")
+    }
+}
+
+/// The boundary for `mylib_*` functions that return a status code.
+pub(crate) fn status_boundary(
+    name: &str,
+    args: impl FnOnce() -> String,
+    body: impl FnOnce() -> Result<(), Error>,
+) -> c_int {
+    boundary(name, args, || {
+        body().map(|()| MylibStatus::MylibOk as c_int).map_err(|error| {
+            let value = error.status() as c_int;
+            Failure { error, value }
+        })
+    })
+}
+
+/// A C `int` length as a `usize`: negative is `InvalidLength`.
+pub(crate) fn length(len: c_int, name: &'static str) -> Result<usize, Error> {
+    usize::try_from(len).map_err(|_| Error::InvalidLength { name, len: len.into() })
+}
+
+/// Turns a C `(pointer, length)` pair into a slice.
+///
+/// `(NULL, 0)` is the empty slice; NULL with a length is `NullPointer`; a
+/// pointer not aligned for `T` is `Misaligned`; a length whose byte size
+/// exceeds `isize::MAX` is `InvalidLength`.
+///
+/// # Safety
+/// A non-NULL `ptr` must point to `len` initialised `T`s that stay valid and
+/// are not written by anyone else for `'a`.
+pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize, name: &'static str) -> Result<&'a [T], Error> {
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(Error::NullPointer(name))
+        };
+    }
+    if !ptr.is_aligned() {
+        return Err(Error::Misaligned {
+            name,
+            align: align_of::<T>(),
+        });
+    }
+    if len
+        .checked_mul(size_of::<T>())
+        .is_none_or(|bytes| bytes > isize::MAX as usize)
+    {
+        return Err(Error::InvalidLength { name, len: len as i128 });
+    }
+    // SAFETY: non-NULL, aligned, size within isize::MAX, and the caller
+    // guarantees `len` valid elements for 'a.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// A checked, non-NULL, aligned out-pointer. Writing through it is the last
+/// thing an export does, after all borrows of its inputs have ended, so an
+/// out-pointer that aliases an input is still well defined.
+pub(crate) struct Out<T>(*mut T);
+
+impl<T> Out<T> {
+    /// Checks `ptr`: NULL is `NullPointer`, misaligned is `Misaligned`.
+    pub(crate) fn new(ptr: *mut T, name: &'static str) -> Result<Self, Error> {
+        if ptr.is_null() {
+            Err(Error::NullPointer(name))
+        } else if !ptr.is_aligned() {
+            Err(Error::Misaligned {
+                name,
+                align: align_of::<T>(),
+            })
+        } else {
+            Ok(Out(ptr))
+        }
+    }
+
+    /// Stores `value`.
+    ///
+    /// # Safety
+    /// The pointer given to `new` must be valid for a write of `T`.
+    pub(crate) unsafe fn write(self, value: T) {
+        // SAFETY: checked non-NULL and aligned in `new`; validity is the
+        // caller's guarantee.
+        unsafe { self.0.write(value) }
+    }
+}
+
+/// Formats a pointer for the debug log (`NULL` or hex).
+pub(crate) fn ptr_arg<T>(p: *const T) -> String {
+    if p.is_null() {
+        "NULL".to_owned()
+    } else {
+        format!("{p:p}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_rules() {
+        assert_eq!(length(0, "n"), Ok(0));
+        assert_eq!(length(5, "n"), Ok(5));
+        assert_eq!(length(-1, "n"), Err(Error::InvalidLength { name: "n", len: -1 }));
+        assert_eq!(
+            length(c_int::MIN, "n"),
+            Err(Error::InvalidLength {
+                name: "n",
+                len: c_int::MIN.into()
+            })
+        );
+    }
+
+    #[test]
+    fn slice_rules() {
+        let data = [1i32, 2, 3];
+        // SAFETY: valid pointers or the documented NULL cases.
+        unsafe {
+            assert_eq!(slice::<i32>(std::ptr::null(), 0, "d"), Ok(&[][..]));
+            assert_eq!(slice::<i32>(std::ptr::null(), 1, "d"), Err(Error::NullPointer("d")));
+            assert_eq!(slice(data.as_ptr(), 3, "d"), Ok(&data[..]));
+            let odd = data.as_ptr().cast::<u8>().add(1).cast::<i32>();
+            assert_eq!(slice(odd, 1, "d"), Err(Error::Misaligned { name: "d", align: 4 }));
+            assert!(matches!(
+                slice(data.as_ptr(), usize::MAX / 2, "d"),
+                Err(Error::InvalidLength { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn out_rules() {
+        assert!(matches!(
+            Out::<f64>::new(std::ptr::null_mut(), "r"),
+            Err(Error::NullPointer("r"))
+        ));
+        let mut x = 0.0f64;
+        let out = Out::new(&mut x, "r").unwrap();
+        // SAFETY: points to a live local.
+        unsafe { out.write(2.5) };
+        assert_eq!(x, 2.5);
+    }
+
+    #[test]
+    fn boundary_catches_panics_and_sets_slot() {
+        let v: c_int = boundary("t", String::new, || panic!("kaboom"));
+        assert_eq!(v, 0);
+        assert_eq!(crate::error::last_error_code(), MylibStatus::MylibErrPanic);
+        let v: c_int = boundary("t", String::new, || Ok(7));
+        assert_eq!(v, 7);
+        assert_eq!(crate::error::last_error_code(), MylibStatus::MylibOk);
+    }
+}
