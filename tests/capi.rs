@@ -1,0 +1,312 @@
+//! The C API called directly from Rust, as C would call it: every export,
+//! every bad input, the panic path and the per-thread error slot.
+
+use std::ffi::{CStr, c_char, c_int, c_void};
+use std::ptr;
+
+use mylib::*;
+
+fn last() -> c_int {
+    mylib_last_error()
+}
+
+fn last_message() -> String {
+    // SAFETY: mylib_last_error_message never returns NULL.
+    unsafe { CStr::from_ptr(mylib_last_error_message()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+const OK: c_int = MylibStatus::MylibOk as c_int;
+const NULL_POINTER: c_int = MylibStatus::MylibErrNullPointer as c_int;
+const INVALID_LENGTH: c_int = MylibStatus::MylibErrInvalidLength as c_int;
+const OVERFLOW: c_int = MylibStatus::MylibErrOverflow as c_int;
+const MISSING_CALLBACK: c_int = MylibStatus::MylibErrMissingCallback as c_int;
+const PANIC: c_int = MylibStatus::MylibErrPanic as c_int;
+const MISALIGNED: c_int = MylibStatus::MylibErrMisaligned as c_int;
+const CALLBACK_FAILED: c_int = MylibStatus::MylibErrCallbackFailed as c_int;
+
+#[test]
+fn add_and_overflow() {
+    assert_eq!(add(5, 3), 8);
+    assert_eq!(last(), OK);
+    assert_eq!(add(c_int::MAX, 1), c_int::MIN);
+    assert_eq!(last(), OVERFLOW);
+    assert_eq!(last_message(), "integer overflow in add");
+    // The next call clears the slot.
+    assert_eq!(add(-2, -3), -5);
+    assert_eq!(last(), OK);
+    assert_eq!(last_message(), "no error");
+    assert_eq!(add(c_int::MIN, -1), c_int::MAX);
+    assert_eq!(last(), OVERFLOW);
+}
+
+#[test]
+fn sum_array_rules() {
+    let v = [1, 2, 3, 4];
+    // SAFETY: all calls below pass valid pointers or the documented NULL cases.
+    unsafe {
+        assert_eq!(sum_array(v.as_ptr(), 4), 10);
+        assert_eq!(last(), OK);
+        assert_eq!(sum_array(ptr::null(), 0), 0);
+        assert_eq!(last(), OK);
+        assert_eq!(sum_array(ptr::null(), 3), 0);
+        assert_eq!(last(), NULL_POINTER);
+        assert_eq!(last_message(), "arr must not be NULL");
+        assert_eq!(sum_array(v.as_ptr(), -1), 0);
+        assert_eq!(last(), INVALID_LENGTH);
+        assert_eq!(last_message(), "invalid length for size: -1");
+        assert_eq!(sum_array(v.as_ptr(), c_int::MIN), 0);
+        assert_eq!(last(), INVALID_LENGTH);
+        let big = [c_int::MAX, 1];
+        assert_eq!(sum_array(big.as_ptr(), 2), c_int::MIN);
+        assert_eq!(last(), OVERFLOW);
+        let back = [c_int::MAX, 1, -1];
+        assert_eq!(sum_array(back.as_ptr(), 3), c_int::MAX);
+        assert_eq!(last(), OK);
+        let odd = v.as_ptr().cast::<u8>().add(1).cast::<c_int>();
+        assert_eq!(sum_array(odd, 1), 0);
+        assert_eq!(last(), MISALIGNED);
+    }
+}
+
+#[test]
+fn fast_sum_rules() {
+    let v = [0.1f64; 10];
+    let mut r = -1.0f64;
+    // SAFETY: all calls below pass valid pointers or the documented NULL cases.
+    unsafe {
+        fast_sum(v.as_ptr(), 10, &mut r);
+        assert_eq!((r, last()), (1.0, OK));
+        let classic = [1.0, 1e100, 1.0, -1e100];
+        fast_sum(classic.as_ptr(), 4, &mut r);
+        assert_eq!(r, 2.0);
+        r = -1.0;
+        fast_sum(ptr::null(), 0, &mut r);
+        assert_eq!((r, last()), (0.0, OK));
+        r = -1.0;
+        fast_sum(v.as_ptr(), 10, ptr::null_mut());
+        assert_eq!(last(), NULL_POINTER);
+        fast_sum(ptr::null(), 3, &mut r);
+        assert_eq!((r, last()), (-1.0, NULL_POINTER));
+        fast_sum(v.as_ptr(), -5, &mut r);
+        assert_eq!((r, last()), (-1.0, INVALID_LENGTH));
+        // The result may alias the input.
+        let mut w = [1.0f64, 2.0, 3.0];
+        let p = w.as_mut_ptr();
+        fast_sum(p, 3, p);
+        assert_eq!(w[0], 6.0);
+    }
+}
+
+#[test]
+fn prefixed_sums() {
+    let ints = vec![c_int::MAX; 1000];
+    let mut s = 0i64;
+    let mut d = 0.0f64;
+    // SAFETY: all calls below pass valid pointers or the documented NULL cases.
+    unsafe {
+        assert_eq!(mylib_sum_i32(ints.as_ptr(), ints.len(), &mut s), OK);
+        assert_eq!(s, 1000 * c_int::MAX as i64);
+        assert_eq!(mylib_sum_i32(ptr::null(), 0, &mut s), OK);
+        assert_eq!(s, 0);
+        s = 7;
+        assert_eq!(mylib_sum_i32(ptr::null(), 1, &mut s), NULL_POINTER);
+        assert_eq!(mylib_sum_i32(ints.as_ptr(), 1, ptr::null_mut()), NULL_POINTER);
+        assert_eq!(mylib_sum_i32(ints.as_ptr(), usize::MAX, &mut s), INVALID_LENGTH);
+        assert_eq!(mylib_sum_i32(ints.as_ptr(), usize::MAX / 4 + 1, &mut s), INVALID_LENGTH);
+        assert_eq!(s, 7, "nothing written on failure");
+        assert_eq!(last(), INVALID_LENGTH);
+        let xs = [1e16, 1.0, -1e16].repeat(1000);
+        assert_eq!(mylib_sum_f64(xs.as_ptr(), xs.len(), &mut d), OK);
+        assert_eq!(d, 1000.0);
+        assert_eq!(mylib_sum_f64(xs.as_ptr(), xs.len(), ptr::null_mut()), NULL_POINTER);
+        assert_eq!(mylib_sum_f64(ptr::null(), 2, &mut d), NULL_POINTER);
+        assert_eq!(d, 1000.0);
+    }
+}
+
+unsafe extern "C" fn square(x: c_int) -> c_int {
+    x.wrapping_mul(x)
+}
+
+unsafe extern "C" fn reentrant(x: c_int) -> c_int {
+    add(x, 1)
+}
+
+#[test]
+fn process_rules() {
+    // SAFETY: valid callbacks or NULL.
+    unsafe {
+        assert_eq!(process(Some(square), 7), 49);
+        assert_eq!(last(), OK);
+        assert_eq!(process(None, 7), 0);
+        assert_eq!(last(), MISSING_CALLBACK);
+        assert_eq!(last_message(), "func must not be NULL (no callback given)");
+        assert_eq!(process(Some(reentrant), 41), 42);
+        assert_eq!(last(), OK);
+    }
+}
+
+unsafe extern "C" fn counting(user_data: *mut c_void, value: c_int, out: *mut c_int) -> c_int {
+    // SAFETY: the tests pass a pointer to a live c_int counter.
+    unsafe {
+        *user_data.cast::<c_int>() += 1;
+        if value < 0 {
+            return -value;
+        }
+        *out = value * 2;
+    }
+    0
+}
+
+#[test]
+fn mylib_process_rules() {
+    let mut calls: c_int = 0;
+    let ud = (&raw mut calls).cast::<c_void>();
+    let mut out: c_int = -1;
+    // SAFETY: valid callback, user data and out-pointers, or the NULL cases.
+    unsafe {
+        assert_eq!(mylib_process(Some(counting), ud, 21, &mut out), OK);
+        assert_eq!((out, calls), (42, 1));
+        out = -1;
+        assert_eq!(mylib_process(Some(counting), ud, -3, &mut out), CALLBACK_FAILED);
+        assert_eq!((out, calls), (-1, 2));
+        assert_eq!(last_message(), "callback failed with status 3");
+        assert_eq!(mylib_process(None, ud, 1, &mut out), MISSING_CALLBACK);
+        assert_eq!(mylib_process(Some(counting), ud, 1, ptr::null_mut()), NULL_POINTER);
+        assert_eq!(calls, 2, "callback not called when result_out is NULL");
+    }
+}
+
+#[test]
+fn greeting_is_owned_and_freed() {
+    let mut text: *mut c_char = ptr::null_mut();
+    // SAFETY: valid C strings and out-pointers, or the NULL cases.
+    unsafe {
+        assert_eq!(mylib_greeting(c"World".as_ptr(), &mut text), OK);
+        assert_eq!(CStr::from_ptr(text).to_bytes(), b"Hello, World!");
+        mylib_string_free(text);
+        assert_eq!(mylib_greeting(c"\xff\xfe".as_ptr(), &mut text), OK);
+        assert_eq!(CStr::from_ptr(text).to_bytes(), b"Hello, \xff\xfe!");
+        mylib_string_free(text);
+        mylib_string_free(ptr::null_mut());
+        assert_eq!(last(), OK);
+        text = ptr::null_mut();
+        assert_eq!(mylib_greeting(ptr::null(), &mut text), NULL_POINTER);
+        assert!(text.is_null());
+        assert_eq!(mylib_greeting(c"x".as_ptr(), ptr::null_mut()), NULL_POINTER);
+    }
+}
+
+#[test]
+fn null_pointers_to_printing_functions() {
+    // SAFETY: NULL is allowed and reported.
+    unsafe {
+        greet(ptr::null());
+        assert_eq!(last(), NULL_POINTER);
+        assert_eq!(last_message(), "name must not be NULL");
+        print_point(ptr::null());
+        assert_eq!(last(), NULL_POINTER);
+        assert_eq!(last_message(), "p must not be NULL");
+    }
+}
+
+#[test]
+fn status_strings_never_null() {
+    let mut seen = std::collections::HashSet::new();
+    for code in 0..=8 {
+        // SAFETY: mylib_status_str never returns NULL.
+        let s = unsafe { CStr::from_ptr(mylib_status_str(code)) }.to_str().unwrap();
+        assert!(seen.insert(s.to_owned()), "duplicate text for {code}");
+    }
+    for code in [-1, 9, c_int::MIN, c_int::MAX] {
+        // SAFETY: as above.
+        let s = unsafe { CStr::from_ptr(mylib_status_str(code)) };
+        assert_eq!(s.to_str().unwrap(), "unknown mylib status code");
+    }
+}
+
+#[test]
+fn version_ties_header_runtime_and_cargo_toml() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let cargo = std::fs::read_to_string(format!("{root}/Cargo.toml")).unwrap();
+    let cargo_version = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap();
+    let header = std::fs::read_to_string(format!("{root}/include/mylib.h")).unwrap();
+    let macro_value = |name: &str| -> String {
+        header
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("#define {name} ")))
+            .unwrap_or_else(|| panic!("{name} missing from the header"))
+            .trim_matches('"')
+            .to_owned()
+    };
+    let from_macros = format!(
+        "{}.{}.{}",
+        macro_value("MYLIB_VERSION_MAJOR"),
+        macro_value("MYLIB_VERSION_MINOR"),
+        macro_value("MYLIB_VERSION_PATCH")
+    );
+    // SAFETY: mylib_version returns a static C string.
+    let runtime = unsafe { CStr::from_ptr(mylib_version()) }.to_str().unwrap();
+    assert_eq!(runtime, cargo_version);
+    assert_eq!(from_macros, cargo_version);
+    assert_eq!(macro_value("MYLIB_VERSION_STRING"), cargo_version);
+}
+
+#[test]
+fn debug_flag_any_int() {
+    for v in [1, -7, c_int::MIN, c_int::MAX] {
+        set_debug(v);
+        assert_eq!(mylib_get_debug(), 1);
+    }
+    set_debug(0);
+    assert_eq!(mylib_get_debug(), 0);
+}
+
+#[test]
+fn panic_becomes_a_status_not_an_abort() {
+    assert_eq!(mylib_test_panic(5), 0);
+    assert_eq!(last(), PANIC);
+    assert_eq!(last_message(), "panic inside mylib: test panic with 5");
+    // The library still works afterwards.
+    assert_eq!(add(1, 2), 3);
+    assert_eq!(last(), OK);
+}
+
+#[test]
+fn error_slot_is_per_thread() {
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let v = [1, 2, 3];
+                for i in 0..2000 {
+                    let expect = match (i + t) % 3 {
+                        0 => {
+                            // SAFETY: documented NULL case.
+                            unsafe { sum_array(ptr::null(), 3) };
+                            NULL_POINTER
+                        }
+                        1 => {
+                            add(c_int::MAX, 1 + t);
+                            OVERFLOW
+                        }
+                        _ => {
+                            // SAFETY: valid pointer and length.
+                            assert_eq!(unsafe { sum_array(v.as_ptr(), 3) }, 6);
+                            OK
+                        }
+                    };
+                    assert_eq!(last(), expect, "thread {t} iteration {i}");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
