@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# make install / uninstall, as a user does them:
+# 1. PREFIX=<tmp>: pkg-config finds mylib; an app builds with
+#    `cc app.c $(pkg-config --cflags --libs mylib)` and runs, dynamically and statically.
+# 2. DESTDIR staging: the files land under DESTDIR+PREFIX, symlinks are right,
+#    and `make uninstall` removes exactly what was installed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+CC=${CC:-cc}
+
+make --no-print-directory -s install PREFIX="$tmp/prefix" >/dev/null
+export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig"
+pkg-config --exists mylib
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+test "$(pkg-config --modversion mylib)" = "$version"
+
+# Dynamic: the loader finds the library through the SONAME symlink.
+$CC -std=c99 -Wall -Wextra -Werror -pedantic tests/install/app.c -o "$tmp/app" $(pkg-config --cflags --libs mylib)
+readelf -d "$tmp/app" | grep -q 'NEEDED.*\[libmylib.so.0\]' || { echo "app does not need libmylib.so.0" >&2; exit 1; }
+LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/app"
+
+# Static: libmylib.a plus the Libs.private system libraries.
+libdir=$(pkg-config --variable=libdir mylib)
+$CC -std=c99 -Wall -Wextra -Werror -pedantic tests/install/app.c -o "$tmp/app_static" \
+    $(pkg-config --cflags mylib) "$libdir/libmylib.a" $(pkg-config --libs --static mylib | sed 's/-lmylib//; s/-L[^ ]*//')
+if readelf -d "$tmp/app_static" | grep -q 'libmylib'; then echo "static app still needs libmylib" >&2; exit 1; fi
+env -u LD_LIBRARY_PATH "$tmp/app_static"
+make --no-print-directory -s uninstall PREFIX="$tmp/prefix"
+left=$(find "$tmp/prefix" -type f -o -type l)
+[ -z "$left" ] || { echo "uninstall left: $left" >&2; exit 1; }
+
+# DESTDIR staging.
+stage="$tmp/stage"
+make --no-print-directory -s install DESTDIR="$stage" PREFIX=/usr >/dev/null
+expect="usr/include/mylib.h
+usr/lib/libmylib.a
+usr/lib/libmylib.so
+usr/lib/libmylib.so.0
+usr/lib/libmylib.so.$version
+usr/lib/pkgconfig/mylib.pc"
+got=$(cd "$stage" && find . -type f -o -type l | sed 's|^\./||' | sort)
+[ "$got" = "$expect" ] || { echo "installed files differ:"; diff <(echo "$expect") <(echo "$got"); exit 1; } >&2
+test "$(readlink "$stage/usr/lib/libmylib.so")" = "libmylib.so.0"
+test "$(readlink "$stage/usr/lib/libmylib.so.0")" = "libmylib.so.$version"
+grep -q '^prefix=/usr$' "$stage/usr/lib/pkgconfig/mylib.pc"
+grep -Eq '^Libs.private: .*-l' "$stage/usr/lib/pkgconfig/mylib.pc"
+make --no-print-directory -s uninstall DESTDIR="$stage" PREFIX=/usr
+left=$(find "$stage" -type f -o -type l)
+[ -z "$left" ] || { echo "uninstall left: $left" >&2; exit 1; }
+echo "install: prefix + pkg-config (dynamic and static) + DESTDIR staging + uninstall OK"
