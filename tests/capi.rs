@@ -22,6 +22,7 @@ const NULL_POINTER: c_int = MylibStatus::MylibErrNullPointer as c_int;
 const INVALID_LENGTH: c_int = MylibStatus::MylibErrInvalidLength as c_int;
 const OVERFLOW: c_int = MylibStatus::MylibErrOverflow as c_int;
 const MISSING_CALLBACK: c_int = MylibStatus::MylibErrMissingCallback as c_int;
+#[cfg(feature = "test-panic")]
 const PANIC: c_int = MylibStatus::MylibErrPanic as c_int;
 const MISALIGNED: c_int = MylibStatus::MylibErrMisaligned as c_int;
 const CALLBACK_FAILED: c_int = MylibStatus::MylibErrCallbackFailed as c_int;
@@ -268,6 +269,7 @@ fn debug_flag_any_int() {
     assert_eq!(mylib_get_debug(), 0);
 }
 
+#[cfg(feature = "test-panic")]
 #[test]
 fn panic_becomes_a_status_not_an_abort() {
     assert_eq!(mylib_test_panic(5), 0);
