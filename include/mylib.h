@@ -143,7 +143,8 @@ void print_point(const struct Point *p);
 /**
  * Returns the sum of the `size` ints at `arr`.
  *
- * `(NULL, 0)` is an empty array (sum 0, no error). NULL with `size > 0`:
+ * `(NULL, 0)` is an empty array (sum 0, no error); with `size == 0` the pointer
+ * is never read. NULL with `size > 0`:
  * `MYLIB_ERR_NULL_POINTER`, returns 0. `size < 0`: `MYLIB_ERR_INVALID_LENGTH`,
  * returns 0. When the exact sum does not fit an `int`: returns the wrapped
  * value and sets `MYLIB_ERR_OVERFLOW` (use `mylib_sum_i32` for the exact
@@ -177,7 +178,8 @@ int process(callback_t func, int value);
  *
  * NULL `result`: `MYLIB_ERR_NULL_POINTER`, nothing written. NULL `data` with
  * `size > 0`: `MYLIB_ERR_NULL_POINTER`, nothing written. `size < 0`:
- * `MYLIB_ERR_INVALID_LENGTH`, nothing written. `(NULL, 0)` stores 0.0.
+ * `MYLIB_ERR_INVALID_LENGTH`, nothing written. `(NULL, 0)` stores 0.0 (with
+ * `size == 0` the pointer is never read).
  * Thread-safe; `result` may point into `data`.
  *
  * # Safety
@@ -233,7 +235,8 @@ int mylib_get_debug(void);
  * 64-bit integer: it never wraps.
  *
  * Returns `MYLIB_OK`; `MYLIB_ERR_NULL_POINTER` for NULL `sum_out` or NULL
- * `data` with `len > 0`; `MYLIB_ERR_MISALIGNED` for a misaligned pointer;
+ * `data` with `len > 0`; `MYLIB_ERR_MISALIGNED` for a misaligned `sum_out`, or
+ * `data` with `len > 0`;
  * `MYLIB_ERR_INVALID_LENGTH` when `len * sizeof(int)` exceeds the address
  * space. `*sum_out` is written only on success. Thread-safe.
  *

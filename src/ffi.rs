@@ -123,7 +123,8 @@ pub(crate) fn length(len: c_int, name: &'static str) -> Result<usize, Error> {
 
 /// Turns a C `(pointer, length)` pair into a slice.
 ///
-/// `(NULL, 0)` is the empty slice; NULL with a length is `NullPointer`; a
+/// A length of 0 is the empty slice whatever the pointer (it is never read:
+/// `(NULL, 0)` is the usual spelling); NULL with a length is `NullPointer`; a
 /// pointer not aligned for `T` is `Misaligned`; a length whose byte size
 /// exceeds `isize::MAX` is `InvalidLength`.
 ///
@@ -131,23 +132,16 @@ pub(crate) fn length(len: c_int, name: &'static str) -> Result<usize, Error> {
 /// A non-NULL `ptr` must point to `len` initialised `T`s that stay valid and
 /// are not written by anyone else for `'a`.
 pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize, name: &'static str) -> Result<&'a [T], Error> {
+    if len == 0 {
+        return Ok(&[]);
+    }
     if ptr.is_null() {
-        return if len == 0 {
-            Ok(&[])
-        } else {
-            Err(Error::NullPointer(name))
-        };
+        return Err(Error::NullPointer(name));
     }
     if !ptr.is_aligned() {
-        return Err(Error::Misaligned {
-            name,
-            align: align_of::<T>(),
-        });
+        return Err(Error::Misaligned { name, align: align_of::<T>() });
     }
-    if len
-        .checked_mul(size_of::<T>())
-        .is_none_or(|bytes| bytes > isize::MAX as usize)
-    {
+    if len.checked_mul(size_of::<T>()).is_none_or(|bytes| bytes > isize::MAX as usize) {
         return Err(Error::InvalidLength { name, len: len as i128 });
     }
     // SAFETY: non-NULL, aligned, size within isize::MAX, and the caller
@@ -223,6 +217,7 @@ mod tests {
             assert_eq!(slice(data.as_ptr(), 3, "d"), Ok(&data[..]));
             let odd = data.as_ptr().cast::<u8>().add(1).cast::<i32>();
             assert_eq!(slice(odd, 1, "d"), Err(Error::Misaligned { name: "d", align: 4 }));
+            assert_eq!(slice(odd, 0, "d"), Ok(&[][..]), "length 0 never reads the pointer");
             assert!(matches!(
                 slice(data.as_ptr(), usize::MAX / 2, "d"),
                 Err(Error::InvalidLength { .. })
