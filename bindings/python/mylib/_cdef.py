@@ -15,8 +15,8 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 
 #: Declarations only the compiled module has: the Python trampoline that
-#: ``mylib_process`` calls back into (cffi ``extern "Python"``).
-COMPILED_EXTRA = 'extern "Python" int _mylib_py_trampoline(void *, int, int *);\n'
+#: ``process`` calls back into (cffi ``extern "Python"``, a ``callback_t``).
+COMPILED_EXTRA = 'extern "Python" int _mylib_py_trampoline(int);\n'
 
 
 def header_path() -> Path:

@@ -7,30 +7,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from . import _common
-from ._common import MissingCallbackError, PointLike, documented
-
-
-def trampoline_body(ffi):
-    """The body of the C callback ``mylib_process`` calls: finds the call's
-    state through ``user_data`` (a cffi handle), runs the Python callable, and
-    stores an exception instead of letting cffi print it and return 0."""
-    from_handle = ffi.from_handle
-
-    def trampoline(user_data, value, result_out):
-        state = from_handle(user_data)
-        try:
-            result_out[0] = state.call(value)
-            return 0
-        except BaseException as exc:  # re-raised unchanged by process()
-            state.error = exc
-            return 1
-
-    return trampoline
+from ._common import PointLike, documented
 
 
 def make_api(ffi, lib, trampoline) -> SimpleNamespace:
     """The public functions over ``ffi``/``lib``; ``trampoline`` is the C
-    function pointer of the callback trampoline."""
+    function pointer (``callback_t``) that runs ``_common.trampoline``."""
     _add = lib.add
     _greet = lib.greet
     _print_point = lib.print_point
@@ -55,9 +37,9 @@ def make_api(ffi, lib, trampoline) -> SimpleNamespace:
         try:
             r = _add(a, b)  # cffi itself refuses non-ints and out-of-range ints
         except OverflowError:
-            raise _common.overflow(f"an argument of add({a!r}, {b!r})") from None
+            raise _common.overflow("add", f"an argument of add({a!r}, {b!r})") from None
         if r != a + b:  # the C result wrapped
-            raise _common.overflow(f"add({a}, {b}) = {a + b}")
+            raise _common.overflow("add", f"{a} + {b} = {a + b}")
         return r
 
     @documented
@@ -91,8 +73,9 @@ def make_api(ffi, lib, trampoline) -> SimpleNamespace:
     @documented
     def sum_array(values) -> int:
         mv = _int32_buffer(values)
+        n = mv.nbytes >> 2
         out = _new("int64_t *")
-        status = _sum_i32(_from_buffer("int[]", mv), mv.nbytes >> 2, out)
+        status = _sum_i32(_from_buffer("int[]", mv) if n else _NULL, n, out)
         if status:
             _raise_last(status)
         return out[0]
@@ -100,29 +83,30 @@ def make_api(ffi, lib, trampoline) -> SimpleNamespace:
     @documented
     def fast_sum(values) -> float:
         mv = _float64_buffer(values)
+        n = mv.nbytes >> 3
         out = _new("double *")
-        status = _sum_f64(_from_buffer("double[]", mv), mv.nbytes >> 3, out)
+        status = _sum_f64(_from_buffer("double[]", mv) if n else _NULL, n, out)
         if status:
             _raise_last(status)
         return out[0]
 
-    _new_handle = ffi.new_handle
+    _process = lib.process
+    _current_call = _common.current_call
+    _check_callback = _common.check_callback
 
     @documented
     def process(callback, value: int) -> int:
-        if callback is None:
-            raise MissingCallbackError(_common.ERR_MISSING_CALLBACK, "callback must not be None")
-        state = _common.CallState(callback)
-        if not (isinstance(value, int) and _INT_MIN <= value <= _INT_MAX):
-            value = _common.check_int(value, "value")
-        out = _new("int *")
-        handle = _new_handle(state)  # keeps `state` and the callable alive during the call
-        status = lib.mylib_process(trampoline, handle, value, out)
-        if state.error is not None:
-            raise state.error
-        if status:
-            _raise_last(status)
-        return out[0]
+        _check_callback(callback)
+        token = _current_call.set(state := [callback, None])  # keeps the callable alive during the call
+        try:
+            r = _process(trampoline, value)
+        except OverflowError:
+            raise _common.overflow("process", f"value {value!r}") from None
+        finally:
+            _current_call.reset(token)
+        if state[1] is not None:
+            raise state[1]
+        return r
 
     @documented
     def set_debug(enabled: object) -> None:

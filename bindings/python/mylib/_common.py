@@ -4,6 +4,7 @@ buffer handling. Backends only do the calls."""
 from __future__ import annotations
 
 import array
+import contextvars
 import sys
 from typing import Iterable, Union
 
@@ -92,9 +93,10 @@ def error(code: int, message: str) -> MylibError:
     return _BY_CODE.get(code, MylibError)(code, message)
 
 
-def overflow(what: str) -> MylibOverflowError:
-    """The exception for a value that does not fit a C int."""
-    return MylibOverflowError(ERR_OVERFLOW, f"{what} does not fit a C int")
+def overflow(func: str, what: str) -> MylibOverflowError:
+    """The exception for a value that does not fit a C int, worded like the
+    library's own message (``integer overflow in <func>``) plus the detail."""
+    return MylibOverflowError(ERR_OVERFLOW, f"integer overflow in {func}: {what} does not fit a C int")
 
 
 class Point:
@@ -135,9 +137,9 @@ def point_coords(p: PointLike) -> tuple[int, int]:
     x = _index(x, "Point.x")
     y = _index(y, "Point.y")
     if not (INT_MIN <= x <= INT_MAX):
-        raise overflow(f"Point.x = {x}")
+        raise overflow("print_point", f"Point.x = {x}")
     if not (INT_MIN <= y <= INT_MAX):
-        raise overflow(f"Point.y = {y}")
+        raise overflow("print_point", f"Point.y = {y}")
     return x, y
 
 
@@ -148,11 +150,11 @@ def _index(v: object, what: str) -> int:
         raise TypeError(f"{what} must be an int, not {type(v).__name__}") from None
 
 
-def check_int(v: object, what: str) -> int:
+def check_int(v: object, what: str, func: str) -> int:
     """``v`` as an int that fits a C int: ``TypeError`` / ``MylibOverflowError`` otherwise."""
     i = _index(v, what)
     if not (INT_MIN <= i <= INT_MAX):
-        raise overflow(f"{what} = {i}")
+        raise overflow(func, f"{what} = {i}")
     return i
 
 
@@ -227,26 +229,41 @@ def float64_buffer(values: Union[Iterable[float], memoryview]) -> memoryview:
     return _as_buffer(values, _F64_FORMATS, 8, "d", "float64")
 
 
-class CallState:
-    """What one ``process`` call shares with the trampoline: the Python
-    callable, and the exception it raised (re-raised after C returns)."""
+#: The ``[callback, exception]`` of the ``process`` call in progress in this
+#: thread (and async context). C calls the trampoline synchronously, on the
+#: caller's thread, so the trampoline finds its call here; a callback that calls
+#: ``process`` again sets its own and ``reset`` restores the outer one.
+current_call: contextvars.ContextVar[list] = contextvars.ContextVar("mylib_current_call")
 
-    __slots__ = ("func", "error")
 
-    def __init__(self, func) -> None:
-        if not callable(func):
-            raise TypeError(f"callback must be callable, not {type(func).__name__}")
-        self.func = func
-        self.error: BaseException | None = None
+def check_callback(callback: object) -> None:
+    """Refuses what cannot be called back before anything reaches C."""
+    if callback is None:
+        raise MissingCallbackError(ERR_MISSING_CALLBACK, "callback must not be None")
+    if not callable(callback):
+        raise TypeError(f"callback must be callable, not {type(callback).__name__}")
 
-    def call(self, value: int) -> int:
-        """Runs the callback and checks what it returned."""
-        r = self.func(value)
-        if not isinstance(r, int):
-            raise TypeError(f"callback must return an int, not {type(r).__name__}")
-        if not (INT_MIN <= r <= INT_MAX):
-            raise overflow(f"callback result {r}")
+
+def trampoline(value: int) -> int:
+    """The body of the C callback every backend hands to ``process``: calls
+    the Python callable of this thread's current call, checks its result, and
+    stores an exception instead of letting the FFI print it and return 0;
+    the backend re-raises it unchanged once C returns."""
+    state = current_call.get()
+    try:
+        r = state[0](value)  # type: ignore[index]
+    except BaseException as exc:  # noqa: BLE001  (re-raised by process())
+        state[1] = exc  # type: ignore[index]
+        return 0
+    if r.__class__ is int and INT_MIN <= r <= INT_MAX:
         return r
+    if not isinstance(r, int):
+        state[1] = TypeError(f"callback must return an int, not {type(r).__name__}")  # type: ignore[index]
+    elif not (INT_MIN <= r <= INT_MAX):
+        state[1] = overflow("process", f"callback result {r}")  # type: ignore[index]
+    else:
+        return int(r)  # an int subclass (bool, IntEnum)
+    return 0
 
 
 # Docstrings of the public API, shared by all backends.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import cffi
 
-from . import _cdef, _cffi_api, _loader
+from . import _cdef, _cffi_api, _common, _loader
 from ._common import (  # noqa: F401  (re-exported)
     CallbackFailedError,
     InvalidLengthError,
@@ -29,7 +29,7 @@ lib = ffi.dlopen(_candidate.path)
 _loader.check_version(ffi.string(lib.mylib_version()).decode(), _candidate)
 
 # One trampoline for all calls (made once: ffi.callback objects are costly).
-_trampoline = ffi.callback("mylib_callback_fn", _cffi_api.trampoline_body(ffi))
+_trampoline = ffi.callback("callback_t", _common.trampoline)
 _api = _cffi_api.make_api(ffi, lib, _trampoline)
 
 add = _api.add

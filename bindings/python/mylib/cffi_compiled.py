@@ -4,7 +4,7 @@ The extension ``mylib._mylib_cffi`` is built against ``include/mylib.h`` by
 
 from __future__ import annotations
 
-from . import _cffi_api, _loader
+from . import _cffi_api, _common, _loader
 from ._common import (  # noqa: F401  (re-exported)
     CallbackFailedError,
     InvalidLengthError,
@@ -36,7 +36,7 @@ except ImportError as exc:
 
 _loader.check_version(ffi.string(lib.mylib_version()).decode(), _candidate)
 
-ffi.def_extern(name="_mylib_py_trampoline")(_cffi_api.trampoline_body(ffi))
+ffi.def_extern(name="_mylib_py_trampoline")(_common.trampoline)
 _api = _cffi_api.make_api(ffi, lib, lib._mylib_py_trampoline)
 
 add = _api.add

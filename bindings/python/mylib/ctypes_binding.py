@@ -5,7 +5,6 @@ strings received as ``c_void_p`` and freed by the library."""
 from __future__ import annotations
 
 import ctypes
-import threading
 from ctypes import CFUNCTYPE, POINTER, c_char_p, c_double, c_int, c_int64, c_size_t, c_void_p
 
 from . import _common, _loader
@@ -128,13 +127,22 @@ def _sum(kernel, mv: memoryview, out):
 
 
 # ---------------------------------------------------------------- the API
+# A second, undeclared function object for add's hot path: ctypes' argtypes
+# conversion costs more than the call itself, and add() checks the ints first.
+_add_unchecked = _lib["add"]
+
+
 @documented
 def add(a: int, b: int) -> int:
-    a = _common.check_int(a, "a")
-    b = _common.check_int(b, "b")
+    if a.__class__ is int and b.__class__ is int:
+        s = a + b
+        if -2147483648 <= a <= 2147483647 and -2147483648 <= b <= 2147483647 and -2147483648 <= s <= 2147483647:
+            return _add_unchecked(a, b)
+    a = _common.check_int(a, "a", "add")
+    b = _common.check_int(b, "b", "add")
     s = a + b
     if not (_common.INT_MIN <= s <= _common.INT_MAX):
-        raise _common.overflow(f"add({a}, {b}) = {s}")
+        raise _common.overflow("add", f"{a} + {b} = {s}")
     return _add(a, b)
 
 
@@ -180,43 +188,23 @@ def fast_sum(values) -> float:
     return _sum(_sum_f64, _common.float64_buffer(values), c_double())
 
 
-# Calls in flight, by key: C gets the key as user_data, the trampoline finds
-# the state (and so the Python callable, kept alive here) by it.
-_calls: dict[int, _common.CallState] = {}
-_keys = iter(range(1, 2**62)).__next__
-_keys_lock = threading.Lock()
-
-
-@mylib_callback_fn
-def _trampoline(user_data, value, result_out):
-    state = _calls[user_data]
-    try:
-        result_out[0] = state.call(value)
-        return 0
-    except BaseException as exc:  # re-raised unchanged by process()
-        state.error = exc
-        return 1
+_trampoline = callback_t(_common.trampoline)  # made once, kept for the process' lifetime
+_process = _lib.process
+_current_call = _common.current_call
 
 
 @documented
 def process(callback, value: int) -> int:
-    if callback is None:
-        raise MissingCallbackError(_common.ERR_MISSING_CALLBACK, "callback must not be None")
-    state = _common.CallState(callback)
-    value = _common.check_int(value, "value")
-    with _keys_lock:
-        key = _keys()
-    _calls[key] = state
-    out = c_int()
+    _common.check_callback(callback)
+    value = _common.check_int(value, "value", "process")
+    token = _current_call.set(state := [callback, None])  # keeps the callable alive during the call
     try:
-        status = _lib.mylib_process(_trampoline, key, value, ctypes.byref(out))
+        r = _process(_trampoline, value)
     finally:
-        del _calls[key]
-    if state.error is not None:
-        raise state.error
-    if status:
-        _raise_last(status)
-    return out.value
+        _current_call.reset(token)
+    if state[1] is not None:
+        raise state[1]
+    return r
 
 
 @documented
