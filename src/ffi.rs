@@ -139,9 +139,15 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize, name: &'static str)
         return Err(Error::NullPointer(name));
     }
     if !ptr.is_aligned() {
-        return Err(Error::Misaligned { name, align: align_of::<T>() });
+        return Err(Error::Misaligned {
+            name,
+            align: align_of::<T>(),
+        });
     }
-    if len.checked_mul(size_of::<T>()).is_none_or(|bytes| bytes > isize::MAX as usize) {
+    if len
+        .checked_mul(size_of::<T>())
+        .is_none_or(|bytes| bytes > isize::MAX as usize)
+    {
         return Err(Error::InvalidLength { name, len: len as i128 });
     }
     // SAFETY: non-NULL, aligned, size within isize::MAX, and the caller
