@@ -166,6 +166,7 @@ uninstall:
 
 # ---------------------------------------------------------------- bench
 bench: all venv
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	$(VPY) bench/run.py
 
 clean:

@@ -1,0 +1,368 @@
+"""make bench: every way to call mylib, side by side, in one run.
+
+Rows: Rust called directly; the library from C; a plain C reference compiled
+at -O2 (bench/bench_c.c); raw ctypes, raw cffi ABI, raw cffi API; each mylib
+backend; numpy; pure Python. Figures: ns per call (add, process), GB/s for the
+sums at each size, a read-bandwidth reference, accuracy against math.fsum.
+All figures are medians of repeats; every goal is a ratio of figures taken in
+this same run. Writes bench/results/bench.json and bench/results/bench.png.
+
+    make bench                 # sizes 1e3 1e5 1e7 1e8
+    MYLIB_BENCH_SIZES="1e3 1e5" make bench
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bindings" / "python"))
+OUT = ROOT / "bench" / "results"
+
+import numpy as np  # noqa: E402
+from cffi import FFI  # noqa: E402
+
+import mylib  # noqa: E402
+import mylib.cffi_binding as b_cffi  # noqa: E402
+import mylib.cffi_compiled as b_compiled  # noqa: E402
+import mylib.ctypes_binding as b_ctypes  # noqa: E402
+from mylib import _loader  # noqa: E402
+from mylib._mylib_cffi import ffi as api_ffi, lib as api_lib  # noqa: E402
+
+SIZES = [int(float(s)) for s in os.environ.get("MYLIB_BENCH_SIZES", "1e3 1e5 1e7 1e8").split()]
+REPEATS = 7
+
+
+def median_time(fn, min_sample=0.02, repeats=REPEATS):
+    """Seconds per call of fn: median of `repeats` samples of >= min_sample s."""
+    n = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= min_sample or n >= 1 << 24:
+            break
+        n *= 2 if dt == 0 else max(2, min(16, int(min_sample / dt) + 1))
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        samples.append((time.perf_counter() - t0) / n)
+    return statistics.median(samples)
+
+
+def run_json(cmd, **kw):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+    return json.loads(out)
+
+
+# ------------------------------------------------------------- native parts
+def native_results():
+    env = dict(os.environ)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "bench_direct"], cwd=ROOT, check=True)
+    rust = run_json([str(ROOT / "target/release/examples/bench_direct"), *map(str, SIZES)])
+    build = ROOT / "target" / "bench"
+    build.mkdir(parents=True, exist_ok=True)
+    exe = build / "bench_c"
+    subprocess.run(
+        ["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{ROOT}/include", str(ROOT / "bench/bench_c.c"),
+         "-o", str(exe), f"-L{ROOT}/target/release", "-lmylib", f"-Wl,-rpath,{ROOT}/target/release"],
+        check=True,
+    )
+    c = run_json([str(exe), *map(str, SIZES)], env=env)
+    return rust, c
+
+
+# ------------------------------------------------------------- Python parts
+def raw_handles():
+    path = _loader.find_library().path
+    raw = ctypes.CDLL(path)  # tutorial style: no declarations
+    raw_decl = ctypes.CDLL(path)
+    raw_decl.add.argtypes = [ctypes.c_int, ctypes.c_int]
+    raw_decl.add.restype = ctypes.c_int
+    ffi = FFI()
+    ffi.cdef("""
+        typedef int (*callback_t)(int);
+        int add(int a, int b);
+        int process(callback_t func, int value);
+        void fast_sum(const double *data, int size, double *result);
+        int sum_array(const int *arr, int size);
+        int mylib_sum_i32(const int *data, size_t len, int64_t *sum_out);
+    """)
+    abi = ffi.dlopen(path)
+    return raw, raw_decl, ffi, abi
+
+
+def per_call_results():
+    raw, raw_decl, ffi, abi = raw_handles()
+    square = lambda x: x * x  # noqa: E731
+    ct_cb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(square)
+    abi_cb = ffi.callback("int(int)", square)
+    api_cb = api_ffi.callback("int(int)", square)
+    raw.process.argtypes = [ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int), ctypes.c_int]
+
+    def py_add(a, b):
+        return a + b
+
+    add_rows = {
+        "raw ctypes (no argtypes)": lambda: raw.add(5, 3),
+        "raw ctypes (argtypes)": lambda: raw_decl.add(5, 3),
+        "raw cffi ABI": lambda: abi.add(5, 3),
+        "raw cffi API": lambda: api_lib.add(5, 3),
+        "mylib.ctypes_binding": lambda: b_ctypes.add(5, 3),
+        "mylib.cffi_binding": lambda: b_cffi.add(5, 3),
+        "mylib.cffi_compiled": lambda: b_compiled.add(5, 3),
+        "pure Python": lambda: py_add(5, 3),
+    }
+    process_rows = {
+        "raw ctypes (no argtypes)": lambda: raw.process(ct_cb, 7),
+        "raw cffi ABI": lambda: abi.process(abi_cb, 7),
+        "raw cffi API": lambda: api_lib.process(api_cb, 7),
+        "mylib.ctypes_binding": lambda: b_ctypes.process(square, 7),
+        "mylib.cffi_binding": lambda: b_cffi.process(square, 7),
+        "mylib.cffi_compiled": lambda: b_compiled.process(square, 7),
+        "pure Python": lambda: square(7),
+    }
+    empty = median_time(lambda: None)  # the lambda wrapper itself, subtracted
+    add = {k: (median_time(f) - empty) * 1e9 for k, f in add_rows.items()}
+    process = {k: (median_time(f) - empty) * 1e9 for k, f in process_rows.items()}
+    return add, process, empty * 1e9
+
+
+def sum_results():
+    raw, _, ffi, abi = raw_handles()
+    raw.fast_sum.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_double)]
+    raw.mylib_sum_i32.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int64)]
+    res = {}
+    rng = np.random.default_rng(1)
+    for n in SIZES:
+        f = rng.random(n)
+        i = rng.integers(-1000, 1000, n, dtype=np.int32)
+        out_d = ctypes.c_double()
+        out_i = ctypes.c_int64()
+        p_d = ffi.new("double *")
+        p_i = ffi.new("int64_t *")
+        a_d = api_ffi.new("double *")
+        a_i = api_ffi.new("int64_t *")
+        fb, ib = f.nbytes, i.nbytes
+        rows_f = {
+            "raw ctypes": lambda: raw.fast_sum(f.ctypes.data, n, out_d),
+            "raw cffi ABI": lambda: abi.fast_sum(ffi.from_buffer("double[]", f), n, p_d),
+            "raw cffi API": lambda: api_lib.fast_sum(api_ffi.from_buffer("double[]", f), n, a_d),
+            "mylib.ctypes_binding": lambda: b_ctypes.fast_sum(f),
+            "mylib.cffi_binding": lambda: b_cffi.fast_sum(f),
+            "mylib.cffi_compiled": lambda: b_compiled.fast_sum(f),
+            "numpy.sum": lambda: np.sum(f),
+        }
+        rows_i = {
+            "raw ctypes": lambda: raw.mylib_sum_i32(i.ctypes.data, n, out_i),
+            "raw cffi ABI": lambda: abi.mylib_sum_i32(ffi.from_buffer("int[]", i), n, p_i),
+            "raw cffi API": lambda: api_lib.mylib_sum_i32(api_ffi.from_buffer("int[]", i), n, a_i),
+            "mylib.ctypes_binding": lambda: b_ctypes.sum_array(i),
+            "mylib.cffi_binding": lambda: b_cffi.sum_array(i),
+            "mylib.cffi_compiled": lambda: b_compiled.sum_array(i),
+            "numpy.sum": lambda: np.sum(i),
+        }
+        if n <= 10**7:
+            fl, il = f.tolist(), i.tolist()
+            rows_f["pure Python sum()"] = lambda: sum(fl)
+            rows_f["math.fsum"] = lambda: math.fsum(fl)
+            rows_i["pure Python sum()"] = lambda: sum(il)
+        reps = 5 if n >= 10**7 else REPEATS
+        res[n] = {
+            "f64": {k: fb / median_time(fn, repeats=reps) / 1e9 for k, fn in rows_f.items()},
+            "i32": {k: ib / median_time(fn, repeats=reps) / 1e9 for k, fn in rows_i.items()},
+        }
+        print(f"  measured n={n:.0e}", file=sys.stderr, flush=True)
+    return res
+
+
+# ------------------------------------------------------------- accuracy
+def ulps(x, ref):
+    if x == ref:
+        return 0
+    return abs(x - ref) / math.ulp(ref) if ref != 0 else math.inf
+
+
+def accuracy():
+    rnd = random.Random(42)
+    trials = []
+    for _ in range(50):
+        n = rnd.choice([1000, 10000, 100000])
+        xs = [rnd.gauss(0, 1) * 10 ** rnd.uniform(-8, 8) for _ in range(n)]
+        arr = np.array(xs)
+        ref = math.fsum(xs)
+        trials.append((ulps(mylib.fast_sum(arr), ref), ulps(float(np.sum(arr)), ref), ulps(sum(xs), ref)))
+    classic = {
+        "[0.1]*10 == 1.0": mylib.fast_sum([0.1] * 10) == 1.0,
+        "[1, 1e100, 1, -1e100] == 2.0": mylib.fast_sum([1.0, 1e100, 1.0, -1e100]) == 2.0,
+        "[1e16, 1, -1e16]*1000 == 1000": mylib.fast_sum([1e16, 1.0, -1e16] * 1000) == 1000.0,
+    }
+    cols = list(zip(*trials))
+    names = ["mylib fast_sum", "numpy.sum", "naive loop (sum())"]
+    return {
+        "trials": len(trials),
+        "max_ulps": {nm: max(c) for nm, c in zip(names, cols)},
+        "share_over_1ulp": {nm: sum(u > 1 for u in c) / len(c) for nm, c in zip(names, cols)},
+        "classic": classic,
+    }
+
+
+# ------------------------------------------------------------- report
+def fmt(v, w=9, p=1):
+    return f"{v:{w}.{p}f}" if isinstance(v, (int, float)) and v == v else " " * (w - 1) + "-"
+
+
+def main():
+    print(f"mylib bench: backend {mylib.BACKEND}, sizes {SIZES}, medians of {REPEATS}", file=sys.stderr)
+    rust, c = native_results()
+    add, process, lambda_ns = per_call_results()
+    sums = sum_results()
+    acc = accuracy()
+
+    lines = []
+    p = lines.append
+    p(f"== per call (ns; Python rows exclude the {lambda_ns:.0f} ns of the timing lambda)")
+    p(f"{'path':34s} {'add':>9s} {'process':>9s}")
+    p(f"{'Rust, direct':34s} {fmt(rust['rust_add_ns'])} {fmt(rust['rust_process_ns'])}")
+    p(f"{'C -> libmylib':34s} {fmt(c['c_add_ns'])} {fmt(c['c_process_ns'])}")
+    p(f"{'C -> libmylib mylib_process':34s} {'':9s} {fmt(c['c_mylib_process_ns'])}")
+    p(f"{'C reference (-O2)':34s} {fmt(c['cref_add_ns'])} {fmt(c['cref_process_ns'])}")
+    for k in add:
+        p(f"{k:34s} {fmt(add[k])} {fmt(process.get(k, float('nan')))}")
+
+    ratios = {}
+    for backend, raw in [("mylib.ctypes_binding", "raw ctypes (no argtypes)"), ("mylib.cffi_binding", "raw cffi ABI"),
+                         ("mylib.cffi_compiled", "raw cffi API")]:
+        ratios[f"{backend} add / {raw}"] = add[backend] / add[raw]
+    ratios["raw ctypes callback / mylib.cffi_compiled process"] = process["raw ctypes (no argtypes)"] / process["mylib.cffi_compiled"]
+
+    table = {}
+    for n in SIZES:
+        rs, cs, ps = rust["sizes"][str(n)], c["sizes"][str(n)], sums[n]
+        best = rust["best_path"]
+        table[n] = {
+            "f64": {
+                f"Rust direct ({best})": rs[f"rust_f64_{best}"],
+                "Rust direct (portable)": rs["rust_f64_portable"],
+                "C -> fast_sum": cs["c_fast_sum"],
+                "C -> mylib_sum_f64": cs["c_mylib_sum_f64"],
+                "C reference loop (-O2)": cs["cref_sum_f64"],
+                **ps["f64"],
+                "read bandwidth (C, AVX2)": cs["c_read_bandwidth"],
+            },
+            "i32": {
+                f"Rust direct ({best})": rs[f"rust_i32_{best}"],
+                "Rust direct (portable)": rs["rust_i32_portable"],
+                "C -> sum_array": cs["c_sum_array"],
+                "C -> mylib_sum_i32": cs["c_mylib_sum_i32"],
+                "C reference loop (-O2)": cs["cref_sum_i32"],
+                **ps["i32"],
+                "read bandwidth (C, AVX2)": cs["c_read_bandwidth"],
+            },
+        }
+    for kind in ("f64", "i32"):
+        p("")
+        p(f"== {'fast_sum (float64)' if kind == 'f64' else 'exact sum of int32 (sum_array)'}: GB/s")
+        p(f"{'path':34s}" + "".join(f"{n:>11.0e}" for n in SIZES))
+        for row in table[SIZES[0]][kind]:
+            p(f"{row:34s}" + "".join(fmt(table[n][kind].get(row, float("nan")), 11, 2) for n in SIZES))
+        for ref in ("numpy.sum", "C reference loop (-O2)", "read bandwidth (C, AVX2)"):
+            p(f"{'  mylib.cffi_compiled / ' + ref:50s}"[:34] + "".join(
+                fmt(table[n][kind]["mylib.cffi_compiled"] / table[n][kind][ref], 11, 2) for n in SIZES))
+
+    p("")
+    p(f"== accuracy vs math.fsum ({acc['trials']} random arrays, gauss * 10**uniform(-8, 8), n in 1e3..1e5)")
+    for nm in acc["max_ulps"]:
+        p(f"{nm:34s} max {acc['max_ulps'][nm]:10.1f} ulp, over 1 ulp in {acc['share_over_1ulp'][nm]:.0%} of arrays")
+    for case, ok in acc["classic"].items():
+        p(f"  {case:40s} {'exact' if ok else 'WRONG'}")
+
+    # Goals, each a ratio of figures from this run.
+    big = [n for n in SIZES if n >= 10**7]
+    small = [n for n in SIZES if n <= 10**3]
+    goals = []
+
+    def goal(text, value, need):
+        goals.append((text, value, need, value >= need))
+
+    for n in big:
+        t = table[n]["f64"]
+        goal(f"fast_sum {n:.0e}: mylib / numpy.sum", t["mylib.cffi_compiled"] / t["numpy.sum"], 1.0)
+        goal(f"fast_sum {n:.0e}: mylib / C loop", t["mylib.cffi_compiled"] / t["C reference loop (-O2)"], 3.0)
+        goal(f"fast_sum {n:.0e}: mylib / read bandwidth", t["mylib.cffi_compiled"] / t["read bandwidth (C, AVX2)"], 0.9)
+        t = table[n]["i32"]
+        goal(f"int32 sum {n:.0e}: mylib / numpy.sum", t["mylib.cffi_compiled"] / t["numpy.sum"], 1.5)
+        goal(f"int32 sum {n:.0e}: mylib / read bandwidth", t["mylib.cffi_compiled"] / t["read bandwidth (C, AVX2)"], 0.9)
+        goal(f"int32 sum {n:.0e}: sum_array / mylib_sum_i32 (C)", table[n]["i32"]["C -> sum_array"] / table[n]["i32"]["C -> mylib_sum_i32"], 0.9)
+    for n in small:
+        for kind in ("f64", "i32"):
+            t = table[n][kind]
+            goal(f"{kind} {n:.0e}: mylib.cffi_compiled / numpy.sum", t["mylib.cffi_compiled"] / t["numpy.sum"], 1.0)
+    for k, v in ratios.items():
+        if k.startswith("raw ctypes callback"):
+            goal(k, v, 1.0)
+        else:
+            goal(f"{k} (<= 1.5)", 1.5 / v, 1.0)
+    goal("accuracy: max ulp vs fsum <= 1 (as 1/max(ulp,1))", 1 / max(acc["max_ulps"]["mylib fast_sum"], 1), 1.0)
+    goal("classic cancellation cases exact", float(all(acc["classic"].values())), 1.0)
+
+    p("")
+    p("== goals (ratio, needed, met)")
+    for text, value, need, ok in goals:
+        p(f"{text:62s} {value:7.2f} >= {need:4.2f}  {'MET' if ok else 'NOT MET'}")
+
+    report = "\n".join(lines)
+    print(report)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "bench.txt").write_text(report + "\n")
+    data = {
+        "sizes": SIZES, "rust": rust, "c": c, "add_ns": add, "process_ns": process,
+        "gbps": {str(n): v for n, v in table.items()}, "accuracy": acc, "ratios": ratios,
+        "goals": [{"goal": t, "value": v, "needed": nd, "met": ok} for t, v, nd, ok in goals],
+        "backend": mylib.BACKEND, "cpu_path": rust["best_path"],
+    }
+    (OUT / "bench.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+    try:
+        plot(table)
+    except ImportError:
+        print("matplotlib missing: no PNG (pip install -r bench/requirements.txt)", file=sys.stderr)
+    print(f"\nwrote {OUT / 'bench.json'}, {OUT / 'bench.txt'} and {OUT / 'bench.png'}")
+
+
+def plot(table):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(14, 6), sharey=True)
+    for ax, kind, title in zip(axes, ("f64", "i32"), ("fast_sum, float64", "exact sum, int32")):
+        rows = list(table[SIZES[0]][kind])
+        for row in rows:
+            ys = [table[n][kind].get(row, float("nan")) for n in SIZES]
+            style = "--" if ("reference" in row or "bandwidth" in row) else "-"
+            ax.plot(SIZES, ys, style, marker="o", label=row)
+        ax.set_xscale("log")
+        ax.set_xlabel("elements")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("GB/s")
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    fig.savefig(OUT / "bench.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()
