@@ -12,7 +12,8 @@ from ._common import PointLike, documented
 
 def make_api(ffi, lib, trampoline) -> SimpleNamespace:
     """The public functions over ``ffi``/``lib``; ``trampoline`` is the C
-    function pointer (``callback_t``) that runs ``_common.trampoline``."""
+    function pointer (``callback_t``) that runs ``_common.bare_trampoline``
+    with ``_common.store_callback_error`` as its ``onerror``."""
     _add = lib.add
     _greet = lib.greet
     _print_point = lib.print_point
@@ -96,7 +97,8 @@ def make_api(ffi, lib, trampoline) -> SimpleNamespace:
 
     @documented
     def process(callback, value: int) -> int:
-        _check_callback(callback)
+        if not callable(callback):
+            _check_callback(callback)  # raises the right error
         token = _current_call.set(state := [callback, None])  # keeps the callable alive during the call
         try:
             r = _process(trampoline, value)

@@ -266,6 +266,22 @@ def trampoline(value: int) -> int:
     return 0
 
 
+def bare_trampoline(value: int) -> int:
+    """The cffi trampoline: calls this thread's current callback. cffi itself
+    converts the result to a C int (``TypeError`` for a non-int,
+    ``OverflowError`` out of range) and hands any exception to
+    ``store_callback_error`` (its ``onerror``), which is cheaper than checking
+    here."""
+    return current_call.get()[0](value)
+
+
+def store_callback_error(exc_type, exc_value, traceback) -> int:
+    """cffi ``onerror`` of ``bare_trampoline``: keeps the exception for
+    ``process`` to re-raise unchanged; C receives 0."""
+    current_call.get()[1] = exc_value
+    return 0
+
+
 # Docstrings of the public API, shared by all backends.
 DOCS = {
     "add": "Returns ``a + b``. Raises ``OverflowError`` (``MylibOverflowError``) when an argument or the result does not fit a C int.",

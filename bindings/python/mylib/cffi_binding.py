@@ -29,7 +29,7 @@ lib = ffi.dlopen(_candidate.path)
 _loader.check_version(ffi.string(lib.mylib_version()).decode(), _candidate)
 
 # One trampoline for all calls (made once: ffi.callback objects are costly).
-_trampoline = ffi.callback("callback_t", _common.trampoline)
+_trampoline = ffi.callback("callback_t", _common.bare_trampoline, onerror=_common.store_callback_error)
 _api = _cffi_api.make_api(ffi, lib, _trampoline)
 
 add = _api.add

@@ -36,7 +36,7 @@ except ImportError as exc:
 
 _loader.check_version(ffi.string(lib.mylib_version()).decode(), _candidate)
 
-ffi.def_extern(name="_mylib_py_trampoline")(_common.trampoline)
+ffi.def_extern(name="_mylib_py_trampoline", onerror=_common.store_callback_error)(_common.bare_trampoline)
 _api = _cffi_api.make_api(ffi, lib, lib._mylib_py_trampoline)
 
 add = _api.add
