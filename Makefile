@@ -53,7 +53,7 @@ RPATH   := -Wl,-rpath,$(abspath $(RELEASE))
 VENV    := .venv
 VPY     := $(VENV)/bin/python
 
-.PHONY: all lib demo test test-rust test-header test-symbols test-c test-install test-python \
+.PHONY: all lib demo test test-rust test-header test-symbols test-c test-install test-python test-pip \
         install uninstall bench clean python venv
 
 all: lib python
@@ -81,7 +81,7 @@ demo: all
 	  echo "== Python cffi demo";   $(VPY) examples/python/cffi_demo.py; fi
 
 # ---------------------------------------------------------------- tests
-test: test-rust all test-header test-symbols test-c test-install test-python
+test: test-rust all test-header test-symbols test-c test-install test-python test-pip
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -124,6 +124,19 @@ test-install: lib
 
 test-python: venv
 	@if [ -d tests/python ]; then $(VPY) -m pytest -q tests/python; else echo "no Python tests yet"; fi
+
+# pip install ./bindings/python into a fresh virtualenv, then, from /, with no
+# environment variables: the bundled library and the compiled module are used,
+# and the whole Python suite passes against the installed package.
+PIPVENV := target/pip-venv
+test-pip: lib
+	rm -rf $(PIPVENV)
+	$(PYTHON) -m venv $(PIPVENV)
+	$(PIPVENV)/bin/python -m pip install --quiet --disable-pip-version-check ./bindings/python -r tests/python/requirements.txt
+	cd / && out=$$(env -u MYLIB_LIBRARY -u MYLIB_BACKEND -u PYTHONPATH $(abspath $(PIPVENV))/bin/python -c \
+	  "import mylib; print(mylib.add(2, 3), mylib.BACKEND)") && echo "from /: $$out" && test "$$out" = "5 cffi_compiled"
+	cd / && env -u MYLIB_LIBRARY -u MYLIB_BACKEND -u PYTHONPATH MYLIB_TEST_INSTALLED=1 \
+	  $(abspath $(PIPVENV))/bin/python -m pytest -q $(abspath tests/python)
 
 # ---------------------------------------------------------------- python
 # A virtualenv with the pinned test requirements, made when missing.
