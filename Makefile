@@ -53,7 +53,7 @@ RPATH   := -Wl,-rpath,$(abspath $(RELEASE))
 VENV    := .venv
 VPY     := $(VENV)/bin/python
 
-.PHONY: all lib demo test test-rust test-header test-symbols test-c test-install test-python test-pip \
+.PHONY: all lib demo test test-rust test-header test-symbols test-c test-install test-python test-pip test-count \
         install uninstall bench clean python venv
 
 all: lib python
@@ -81,7 +81,7 @@ demo: all
 	  echo "== Python cffi demo";   $(VPY) examples/python/cffi_demo.py; fi
 
 # ---------------------------------------------------------------- tests
-test: test-rust all test-header test-symbols test-c test-install test-python test-pip
+test: test-rust all test-header test-symbols test-c test-count test-install test-python test-pip
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -118,6 +118,12 @@ $(BUILD)/test_header_cpp17: tests/c/header_cpp17.cpp $(HEADER) $(DYLIB) | $(BUIL
 
 test-c: lib $(C_TESTS)
 	@for t in $(C_TESTS); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ./$$t; done
+	@echo "== $(BUILD)/test_mylib with MYLIB_KERNEL=portable (the non-SIMD fallback)"
+	@MYLIB_KERNEL=portable ASAN_OPTIONS=detect_leaks=1 ./$(BUILD)/test_mylib | tail -n1
+
+# Instructions per element of the hot kernels (callgrind): stable on a noisy machine.
+test-count: lib
+	tests/perf/check_instructions.sh $(RELEASE)
 
 test-install: lib
 	tests/install/test_install.sh

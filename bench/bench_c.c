@@ -5,7 +5,8 @@
  * sums at each size, for (a) libmylib called from C and (b) plain C
  * implementations of the same functions as tutorials write them (one
  * accumulator), compiled at -O2, plus (c) a read-bandwidth reference (AVX2
- * loads OR-ed into 4 accumulators: the cost of just reading the memory).
+ * loads OR-ed into 4 accumulators: the cost of just reading the memory), over
+ * the same number of bytes as each kind of sum (n doubles, n ints).
  * Medians of repeats. Build: see the Makefile (bench target).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -32,44 +33,15 @@ static int cmp_double(const void *a, const void *b) {
 static volatile double sink_d;
 static volatile int64_t sink_i;
 
-/* ---- plain C references, as tutorials write them ---- */
-__attribute__((noinline)) static int ref_add(int a, int b) { return a + b; }
-__attribute__((noinline)) static double ref_sum_f64(const double *d, size_t n) {
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += d[i];
-    return s;
-}
-__attribute__((noinline)) static int64_t ref_sum_i32(const int *d, size_t n) {
-    int64_t s = 0;
-    for (size_t i = 0; i < n; i++) s += d[i];
-    return s;
-}
-__attribute__((noinline)) static int ref_process(int (*f)(int), int v) { return f(v); }
-
-/* ---- read bandwidth: touch every byte with the widest loads, no arithmetic chain ---- */
-__attribute__((target("avx2"), noinline)) static int64_t read_bandwidth(const void *p, size_t bytes) {
-    const __m256i *v = (const __m256i *)p;
-    size_t n = bytes / 32;
-    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        a = _mm256_or_si256(a, _mm256_loadu_si256(v + i));
-        b = _mm256_or_si256(b, _mm256_loadu_si256(v + i + 1));
-        c = _mm256_or_si256(c, _mm256_loadu_si256(v + i + 2));
-        d = _mm256_or_si256(d, _mm256_loadu_si256(v + i + 3));
-    }
-    a = _mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d));
-    int64_t out[4];
-    _mm256_storeu_si256((__m256i *)out, a);
-    return out[0] | out[1] | out[2] | out[3];
-}
+#include "cref.c"
 
 static int square(int x) { return x * x; }
 static int ud_square(void *ud, int x, int *out) { (void)ud; *out = x * x; return 0; }
 
-enum { K_FAST_SUM, K_SUM_F64, K_SUM_ARRAY, K_SUM_I32, K_REF_F64, K_REF_I32, K_BANDWIDTH, K_COUNT };
+enum { K_FAST_SUM, K_SUM_F64, K_SUM_ARRAY, K_SUM_I32, K_REF_F64, K_REF_I32, K_BANDWIDTH, K_BANDWIDTH_I32, K_COUNT };
 static const char *K_NAMES[K_COUNT] = {"c_fast_sum", "c_mylib_sum_f64", "c_sum_array", "c_mylib_sum_i32",
-                                       "cref_sum_f64", "cref_sum_i32", "c_read_bandwidth"};
+                                       "cref_sum_f64", "cref_sum_i32", "c_read_bandwidth",
+                                       "c_read_bandwidth_i32"};
 
 static void run_kernel(int k, const double *d, const int *ints, size_t n) {
     double r;
@@ -82,11 +54,13 @@ static void run_kernel(int k, const double *d, const int *ints, size_t n) {
     case K_REF_F64: sink_d = ref_sum_f64(d, n); break;
     case K_REF_I32: sink_i = ref_sum_i32(ints, n); break;
     case K_BANDWIDTH: sink_i = read_bandwidth(d, n * sizeof(double)); break;
+    case K_BANDWIDTH_I32: sink_i = read_bandwidth(ints, n * sizeof(int)); break;
     }
 }
 
 static size_t kernel_bytes(int k, size_t n) {
-    return (k == K_SUM_ARRAY || k == K_SUM_I32 || k == K_REF_I32) ? n * sizeof(int) : n * sizeof(double);
+    return (k == K_SUM_ARRAY || k == K_SUM_I32 || k == K_REF_I32 || k == K_BANDWIDTH_I32) ? n * sizeof(int)
+                                                                                    : n * sizeof(double);
 }
 
 int main(int argc, char **argv) {

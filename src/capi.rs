@@ -184,7 +184,9 @@ pub unsafe extern "C" fn process(func: callback_t, value: c_int) -> c_int {
 /// correctly rounded sum unless the data cancel catastrophically (the error
 /// is at most about `2 * DBL_EPSILON * |sum| + n * DBL_EPSILON^2 * sum(|x|)`);
 /// exact on the classic cases such as ten times 0.1 or `1, 1e100, 1, -1e100`.
-/// A NaN gives NaN; `+inf` and `-inf` together give NaN.
+/// A NaN gives NaN; `+inf` and `-inf` together give NaN. The SIMD path
+/// (AVX-512, AVX2 or portable) is picked at run time; every path returns the
+/// same bits. `MYLIB_KERNEL=portable` (or `avx2`) in the environment caps it.
 ///
 /// NULL `result`: `MYLIB_ERR_NULL_POINTER`, nothing written. NULL `data` with
 /// `size > 0`: `MYLIB_ERR_NULL_POINTER`, nothing written. `size < 0`:

@@ -69,6 +69,9 @@
 //!
 //! # Dispatch
 //!
+//! `MYLIB_KERNEL=portable` (or `avx2`) in the environment caps the dispatch,
+//! to run the fallbacks through the C and Python APIs.
+//!
 //! [`Path::Auto`] resolves at run time (detection is done once and cached in an
 //! atomic) to the fastest kernel this CPU supports. Asking for a path the CPU
 //! cannot run falls back to [`Path::Portable`]; it is never undefined behaviour.
@@ -131,6 +134,15 @@ fn detect() -> u8 {
         if std::arch::is_aarch64_feature_detected!("neon") {
             f |= FEAT_NEON;
         }
+    }
+    // MYLIB_KERNEL caps the dispatch, so the fallbacks can be exercised (and
+    // measured) through the C and Python APIs on a machine that has more:
+    // "portable" uses no SIMD path, "avx2" no AVX-512. It never enables a path
+    // the CPU lacks. Read once, with the CPU detection.
+    match std::env::var("MYLIB_KERNEL").as_deref() {
+        Ok("portable") => f = FEAT_DETECTED,
+        Ok("avx2") => f &= !FEAT_AVX512,
+        _ => {}
     }
     f
 }
