@@ -407,19 +407,23 @@ def plot(table):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(14, 6), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(16, 7))
+    markers = "osD^v<>pP*Xhd8H"
     for ax, kind, title in zip(axes, ("f64", "i32"), ("fast_sum, float64", "exact sum, int32")):
         rows = list(table[SIZES[0]][kind])
-        for row in rows:
+        colors = plt.get_cmap("tab20")(np.linspace(0, 1, len(rows)))
+        for k, row in enumerate(rows):
             ys = [table[n][kind].get(row, float("nan")) for n in SIZES]
             style = "--" if ("reference" in row or "bandwidth" in row) else "-"
-            ax.plot(SIZES, ys, style, marker="o", label=row)
+            lw = 2.5 if row in ("mylib.cffi_compiled", "numpy.sum") else 1.2
+            ax.plot(SIZES, ys, style, marker=markers[k % len(markers)], color=colors[k], lw=lw, label=row)
         ax.set_xscale("log")
+        ax.set_yscale("log")
         ax.set_xlabel("elements")
-        ax.set_title(title)
+        ax.set_ylabel("GB/s (log)")
+        ax.set_title(f"{title} (mylib {mylib.__version__})")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("GB/s")
-    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+        ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(OUT / "bench.png", dpi=110)
 
