@@ -133,7 +133,8 @@ void greet(const char *name);
 /**
  * Writes `Point(<x>, <y>)` and a newline to stdout and flushes it.
  *
- * NULL `p`: `MYLIB_ERR_NULL_POINTER`, nothing written; otherwise as `greet`.
+ * NULL `p`: `MYLIB_ERR_NULL_POINTER`, nothing written; misaligned `p`:
+ * `MYLIB_ERR_MISALIGNED`, nothing written; otherwise as `greet`.
  *
  * # Safety
  * `p` is NULL or points to a valid `Point`.

@@ -11,7 +11,7 @@ use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use crate::core;
 use crate::debug;
 use crate::error::{self, Error, MylibStatus};
-use crate::ffi::{Out, Void, boundary, length, ptr_arg, slice, status_boundary};
+use crate::ffi::{Out, Void, boundary, length, ptr_arg, reference, slice, status_boundary};
 use crate::stdio::write_stdout;
 
 /// A point with integer coordinates. Layout: two C `int`s, `x` then `y`,
@@ -108,24 +108,19 @@ pub unsafe extern "C" fn greet(name: *const c_char) {
 
 /// Writes `Point(<x>, <y>)` and a newline to stdout and flushes it.
 ///
-/// NULL `p`: `MYLIB_ERR_NULL_POINTER`, nothing written; otherwise as `greet`.
+/// NULL `p`: `MYLIB_ERR_NULL_POINTER`, nothing written; misaligned `p`:
+/// `MYLIB_ERR_MISALIGNED`, nothing written; otherwise as `greet`.
 ///
 /// # Safety
 /// `p` is NULL or points to a valid `Point`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn print_point(p: *const Point) {
-    // SAFETY: the caller guarantees a valid Point or NULL.
-    let point = || unsafe { p.as_ref() }.copied();
-    let args = || point().map_or_else(|| "NULL".to_owned(), |q| format!("Point({}, {})", q.x, q.y));
+    // SAFETY: the caller guarantees a valid Point or NULL; `reference` checks
+    // NULL and alignment before reading (the log reads it the same way).
+    let point = || unsafe { reference(p, "p") }.copied();
+    let args = || point().map_or_else(|_| ptr_arg(p), |q| format!("Point({}, {})", q.x, q.y));
     boundary("print_point", args, || {
-        if !p.is_aligned() {
-            return Err(Error::Misaligned {
-                name: "p",
-                align: align_of::<Point>(),
-            }
-            .into());
-        }
-        let q = point().ok_or(Error::NullPointer("p"))?;
+        let q = point()?;
         write_stdout(format!("{}\n", core::point_text(q.x, q.y)).as_bytes())?;
         Ok(Void)
     });

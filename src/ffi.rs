@@ -121,6 +121,31 @@ pub(crate) fn length(len: c_int, name: &'static str) -> Result<usize, Error> {
     usize::try_from(len).map_err(|_| Error::InvalidLength { name, len: len.into() })
 }
 
+/// The one pointer check: NULL is `NullPointer`, misaligned for `T` is `Misaligned`.
+fn check_ptr<T>(ptr: *const T, name: &'static str) -> Result<(), Error> {
+    if ptr.is_null() {
+        Err(Error::NullPointer(name))
+    } else if !ptr.is_aligned() {
+        Err(Error::Misaligned {
+            name,
+            align: align_of::<T>(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Turns a required C pointer to one `T` into a reference (see `check_ptr`).
+///
+/// # Safety
+/// A non-NULL, aligned `ptr` must point to a valid `T` that is not written by
+/// anyone else for `'a`.
+pub(crate) unsafe fn reference<'a, T>(ptr: *const T, name: &'static str) -> Result<&'a T, Error> {
+    check_ptr(ptr, name)?;
+    // SAFETY: checked non-NULL and aligned; validity is the caller's guarantee.
+    Ok(unsafe { &*ptr })
+}
+
 /// Turns a C `(pointer, length)` pair into a slice.
 ///
 /// A length of 0 is the empty slice whatever the pointer (it is never read:
@@ -135,15 +160,7 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize, name: &'static str)
     if len == 0 {
         return Ok(&[]);
     }
-    if ptr.is_null() {
-        return Err(Error::NullPointer(name));
-    }
-    if !ptr.is_aligned() {
-        return Err(Error::Misaligned {
-            name,
-            align: align_of::<T>(),
-        });
-    }
+    check_ptr(ptr, name)?;
     if len
         .checked_mul(size_of::<T>())
         .is_none_or(|bytes| bytes > isize::MAX as usize)
@@ -161,18 +178,9 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize, name: &'static str)
 pub(crate) struct Out<T>(*mut T);
 
 impl<T> Out<T> {
-    /// Checks `ptr`: NULL is `NullPointer`, misaligned is `Misaligned`.
+    /// Checks `ptr` (see `check_ptr`).
     pub(crate) fn new(ptr: *mut T, name: &'static str) -> Result<Self, Error> {
-        if ptr.is_null() {
-            Err(Error::NullPointer(name))
-        } else if !ptr.is_aligned() {
-            Err(Error::Misaligned {
-                name,
-                align: align_of::<T>(),
-            })
-        } else {
-            Ok(Out(ptr))
-        }
+        check_ptr(ptr, name).map(|()| Out(ptr))
     }
 
     /// Stores `value`.
@@ -228,6 +236,18 @@ mod tests {
                 slice(data.as_ptr(), usize::MAX / 2, "d"),
                 Err(Error::InvalidLength { .. })
             ));
+        }
+    }
+
+    #[test]
+    fn reference_rules() {
+        let v = [7i32, 8];
+        // SAFETY: valid pointers or the documented NULL / misaligned cases.
+        unsafe {
+            assert_eq!(reference::<i32>(std::ptr::null(), "p"), Err(Error::NullPointer("p")));
+            assert_eq!(reference(v.as_ptr(), "p"), Ok(&7));
+            let odd = v.as_ptr().cast::<u8>().add(1).cast::<i32>();
+            assert_eq!(reference(odd, "p"), Err(Error::Misaligned { name: "p", align: 4 }));
         }
     }
 

@@ -210,6 +210,11 @@ fn null_pointers_to_printing_functions() {
         print_point(ptr::null());
         assert_eq!(last(), NULL_POINTER);
         assert_eq!(last_message(), "p must not be NULL");
+        let points = [Point { x: 1, y: 2 }; 2];
+        let odd = points.as_ptr().cast::<u8>().add(1).cast::<Point>();
+        print_point(odd);
+        assert_eq!(last(), MISALIGNED);
+        assert_eq!(last_message(), "p is not aligned to 4 bytes");
     }
 }
 
