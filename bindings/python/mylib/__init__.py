@@ -18,18 +18,7 @@ from __future__ import annotations
 import importlib
 import os
 
-from ._common import (
-    CallbackFailedError,
-    InvalidLengthError,
-    MisalignedError,
-    MissingCallbackError,
-    MylibError,
-    MylibIOError,
-    MylibOverflowError,
-    NullPointerError,
-    PanicError,
-    Point,
-)
+from ._common import *  # noqa: F401,F403  (the exceptions and Point)
 from ._exports import API
 from ._version import __version__
 

@@ -25,7 +25,6 @@ def make_api(ffi, lib, trampoline) -> SimpleNamespace:
     _from_buffer = ffi.from_buffer
     _string = ffi.string
     _NULL = ffi.NULL
-    _INT_MIN, _INT_MAX = _common.INT_MIN, _common.INT_MAX
     _int32_buffer = _common.int32_buffer
     _float64_buffer = _common.float64_buffer
 

@@ -8,6 +8,20 @@ import contextvars
 import sys
 from typing import Iterable, Union
 
+#: What every backend module (and ``mylib`` itself) re-exports from here.
+__all__ = [
+    "MylibError",
+    "NullPointerError",
+    "InvalidLengthError",
+    "MylibOverflowError",
+    "MissingCallbackError",
+    "MylibIOError",
+    "PanicError",
+    "MisalignedError",
+    "CallbackFailedError",
+    "Point",
+]
+
 INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
 

@@ -6,18 +6,7 @@ from __future__ import annotations
 import cffi
 
 from . import _cdef, _cffi_api, _common, _loader
-from ._common import (  # noqa: F401  (re-exported)
-    CallbackFailedError,
-    InvalidLengthError,
-    MisalignedError,
-    MissingCallbackError,
-    MylibError,
-    MylibIOError,
-    MylibOverflowError,
-    NullPointerError,
-    PanicError,
-    Point,
-)
+from ._common import *  # noqa: F401,F403  (the exceptions and Point, re-exported)
 from ._exports import API as __all__  # noqa: F401
 
 BACKEND = "cffi"

@@ -5,18 +5,7 @@ The extension ``mylib._mylib_cffi`` is built against ``include/mylib.h`` by
 from __future__ import annotations
 
 from . import _cffi_api, _common, _loader
-from ._common import (  # noqa: F401  (re-exported)
-    CallbackFailedError,
-    InvalidLengthError,
-    MisalignedError,
-    MissingCallbackError,
-    MylibError,
-    MylibIOError,
-    MylibOverflowError,
-    NullPointerError,
-    PanicError,
-    Point,
-)
+from ._common import *  # noqa: F401,F403  (the exceptions and Point, re-exported)
 from ._exports import API as __all__  # noqa: F401
 
 BACKEND = "cffi_compiled"

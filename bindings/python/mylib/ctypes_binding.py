@@ -8,20 +8,8 @@ import ctypes
 from ctypes import CFUNCTYPE, POINTER, c_char_p, c_double, c_int, c_int64, c_size_t, c_void_p
 
 from . import _common, _loader
-from ._common import (  # noqa: F401  (re-exported)
-    CallbackFailedError,
-    InvalidLengthError,
-    MisalignedError,
-    MissingCallbackError,
-    MylibError,
-    MylibIOError,
-    MylibOverflowError,
-    NullPointerError,
-    PanicError,
-    Point,
-    PointLike,
-    documented,
-)
+from ._common import *  # noqa: F401,F403  (the exceptions and Point, re-exported)
+from ._common import MissingCallbackError, PointLike, documented
 
 from ._exports import API as __all__  # noqa: E402,F401
 
