@@ -1,14 +1,21 @@
 # mylib — build, test, install.
 #
-#   make            build the release library (shared + static) and include/mylib.h
+#   make            build the release library (shared + static) and the Python modules
 #   make demo       build and run the C and Python examples
 #   make test       every test: Rust, header drift, exported symbols, C (sanitizers), install, Python
 #   make bench      benchmarks (table, JSON, PNG under bench/results/)
 #   make install    PREFIX=/usr/local DESTDIR=   (uninstall: same variables)
+#   make header     copy the header generated from the Rust sources to include/mylib.h
+#
+# Every target works on a fresh clone, in any order, with -j. The library is a
+# file target keyed on the Rust sources: `make install` on a built tree runs no
+# cargo (so `sudo make install` works without Rust on root's PATH).
+# Platform and tooling targets live in mk/*.mk, included below.
 
 SHELL       := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
 
 CARGO   ?= cargo
 CC      ?= cc
@@ -23,10 +30,24 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 VERSION       := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 VERSION_MAJOR := $(word 1,$(subst ., ,$(VERSION)))
 
-# Ask the toolchain what the platform calls the libraries instead of assuming .so:
-# libmylib.so / libmylib.dylib / mylib.dll, and libmylib.a / mylib.lib.
-DYLIB_FILE    := $(shell rustc --print file-names --crate-type cdylib --crate-name mylib - </dev/null)
-STATICLIB_FILE:= $(shell rustc --print file-names --crate-type staticlib --crate-name mylib - </dev/null)
+# The platform's library file names: asked of rustc when it is on PATH (so they
+# are never assumed), else derived from uname (a built tree installed by a user
+# without Rust, e.g. `sudo make install`).
+HAVE_RUSTC := $(shell command -v rustc >/dev/null 2>&1 && echo yes)
+ifeq ($(HAVE_RUSTC),yes)
+  DYLIB_FILE     := $(shell rustc --print file-names --crate-type cdylib --crate-name mylib - </dev/null)
+  STATICLIB_FILE := $(shell rustc --print file-names --crate-type staticlib --crate-name mylib - </dev/null)
+else
+  UNAME_S := $(shell uname -s)
+  ifeq ($(UNAME_S),Darwin)
+    DYLIB_FILE := libmylib.dylib
+  else ifneq ($(filter MINGW% MSYS% CYGWIN%,$(UNAME_S)),)
+    DYLIB_FILE := mylib.dll
+  else
+    DYLIB_FILE := libmylib.so
+  endif
+  STATICLIB_FILE := libmylib.a
+endif
 DYLIB_EXT     := $(suffix $(DYLIB_FILE))
 ifeq ($(DYLIB_EXT),.so)
   DYLIB_SONAME := $(DYLIB_FILE).$(VERSION_MAJOR)
@@ -39,12 +60,17 @@ else
   DYLIB_REAL   := $(DYLIB_FILE)
 endif
 
-RELEASE := target/release
-DYLIB   := $(RELEASE)/$(DYLIB_FILE)
+RELEASE   := target/release
+DYLIB     := $(RELEASE)/$(DYLIB_FILE)
 STATICLIB := $(RELEASE)/$(STATICLIB_FILE)
-HEADER  := include/mylib.h
+HEADER    := include/mylib.h
+GEN_HEADER := $(RELEASE)/include/mylib.h
 LIBS_PRIVATE_FILE := $(RELEASE)/mylib-libs-private.txt
-BUILD   := target/c
+LIB_STAMP := $(RELEASE)/.mylib-built
+BUILD     := target/c
+
+# What the release library is built from: a change to any of these rebuilds it.
+RUST_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock build.rs cbindgen.toml
 
 CWARN   := -Wall -Wextra -Werror -pedantic
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -52,36 +78,58 @@ RPATH   := -Wl,-rpath,$(abspath $(RELEASE))
 
 VENV    := .venv
 VPY     := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.done
 
-.PHONY: all lib demo test test-rust test-header test-symbols test-c test-install test-python test-pip test-count \
-        install uninstall bench clean python venv
+# The suites `make test` runs, in order; mk/*.mk fragments append theirs.
+TEST_TARGETS := test-rust test-header test-symbols test-c test-count test-install test-python test-pip
+# Suites .ci/run runs after `make demo` and `make test` (mk/*.mk fragments append theirs).
+CI_TARGETS :=
+
+.PHONY: all lib header demo test test-rust test-header test-symbols test-c test-install test-python \
+        test-pip test-count install uninstall bench clean python venv ci-targets
+
+include $(sort $(wildcard mk/*.mk))
 
 all: lib python
 
-# The library, the header (build.rs) and the list of system libraries the static
-# library needs (for mylib.pc's Libs.private), asked of rustc itself.
-lib:
-	$(CARGO) rustc --release --lib --quiet -- --print native-static-libs 2> $(RELEASE).log.tmp || { cat $(RELEASE).log.tmp >&2; exit 1; }
-	@if grep -q 'native-static-libs:' $(RELEASE).log.tmp; then \
-	  sed -n 's/.*native-static-libs: *//p' $(RELEASE).log.tmp | head -n1 > $(LIBS_PRIVATE_FILE); fi
-	@rm -f $(RELEASE).log.tmp
-	@test -s $(LIBS_PRIVATE_FILE) || { echo "missing $(LIBS_PRIVATE_FILE): run 'make clean all'" >&2; exit 1; }
+# ---------------------------------------------------------------- the library
+# One cargo run makes the shared and static libraries, the generated header
+# (build.rs) and the list of system libraries the static library needs (for
+# mylib.pc's Libs.private), asked of rustc itself. rustc prints that list only
+# when it links, so a missing list forces the static library to be relinked.
+lib: $(LIB_STAMP)
+
+$(LIB_STAMP): $(RUST_SOURCES)
+	@mkdir -p $(RELEASE)
+	@if [ ! -s $(LIBS_PRIVATE_FILE) ]; then rm -f $(STATICLIB); fi
+	$(CARGO) rustc --release --lib --quiet -- --print native-static-libs 2> $(RELEASE)/cargo-lib.log \
+	  || { cat $(RELEASE)/cargo-lib.log >&2; exit 1; }
+	@if grep -q 'native-static-libs:' $(RELEASE)/cargo-lib.log; then \
+	  sed -n 's/.*native-static-libs: *//p' $(RELEASE)/cargo-lib.log | head -n1 > $(LIBS_PRIVATE_FILE); fi
+	@test -s $(LIBS_PRIVATE_FILE) || { echo "rustc did not print native-static-libs: run 'make clean all'" >&2; exit 1; }
 ifneq ($(DYLIB_SONAME),$(DYLIB_FILE))
 	@# Programs linked against target/release look for the SONAME at run time.
 	@ln -sf $(DYLIB_FILE) $(RELEASE)/$(DYLIB_SONAME)
 endif
+	@touch $@
+
+$(DYLIB) $(STATICLIB) $(LIBS_PRIVATE_FILE) $(GEN_HEADER): $(LIB_STAMP) ;
+
+# The committed header is the generated one: `make header` updates it.
+header: $(GEN_HEADER)
+	cp $(GEN_HEADER) $(HEADER)
+	@echo "$(HEADER) updated from the Rust sources: commit it"
 
 # ---------------------------------------------------------------- demo
 demo: all
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 $(CWARN) -Iinclude examples/c/demo.c -o $(BUILD)/demo -L$(RELEASE) -lmylib $(RPATH)
 	@echo "== C demo (examples/c/demo.c)"; ./$(BUILD)/demo
-	@if [ -f examples/python/ctypes_demo.py ]; then $(MAKE) --no-print-directory venv; \
-	  echo "== Python ctypes demo"; $(VPY) examples/python/ctypes_demo.py; \
-	  echo "== Python cffi demo";   $(VPY) examples/python/cffi_demo.py; fi
+	@echo "== Python ctypes demo"; $(VPY) examples/python/ctypes_demo.py
+	@echo "== Python cffi demo";   $(VPY) examples/python/cffi_demo.py
 
 # ---------------------------------------------------------------- tests
-test: test-rust all test-header test-symbols test-c test-count test-install test-python test-pip
+test: $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -89,13 +137,14 @@ test-rust:
 	$(CARGO) clippy --all-targets --features test-panic --quiet -- -D warnings
 	$(CARGO) test --features test-panic
 
-# The committed header is what cbindgen generates: a build must not change it.
-test-header: lib
-	@git ls-files --error-unmatch $(HEADER) >/dev/null 2>&1 || { echo "$(HEADER) is not committed" >&2; exit 1; }
-	@git diff --exit-code -- $(HEADER) || { echo "$(HEADER) drifted from the Rust sources: commit the regenerated header" >&2; exit 1; }
-	@echo "header: no drift"
+# The committed header is what cbindgen generates from the Rust sources.
+test-header: $(GEN_HEADER)
+	@cmp -s $(GEN_HEADER) $(HEADER) || { diff -u $(HEADER) $(GEN_HEADER) >&2 || true; \
+	  echo "$(HEADER) differs from the header generated from the Rust sources ($(GEN_HEADER))." >&2; \
+	  echo "Run 'make header' and commit $(HEADER)." >&2; exit 1; }
+	@echo "header: $(HEADER) is the generated one"
 
-test-symbols: lib
+test-symbols: $(DYLIB) $(HEADER)
 	tests/check_symbols.sh $(DYLIB) $(HEADER) tests/exported-symbols.txt
 
 C_TESTS := $(BUILD)/test_mylib $(BUILD)/test_mylib_static $(BUILD)/test_header_c99 $(BUILD)/test_header_cpp17
@@ -107,7 +156,7 @@ $(BUILD)/test_mylib: tests/c/test_mylib.c tests/c/harness.h $(HEADER) $(DYLIB) |
 	$(CC) -std=c99 -g $(CWARN) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lmylib -lpthread $(RPATH)
 
 # The same suite linked statically against libmylib.a.
-$(BUILD)/test_mylib_static: tests/c/test_mylib.c tests/c/harness.h $(HEADER) $(STATICLIB) lib | $(BUILD)
+$(BUILD)/test_mylib_static: tests/c/test_mylib.c tests/c/harness.h $(HEADER) $(STATICLIB) $(LIBS_PRIVATE_FILE) | $(BUILD)
 	$(CC) -std=c99 -g $(CWARN) $(SANITIZE) -Iinclude $< -o $@ $(STATICLIB) $$(cat $(LIBS_PRIVATE_FILE)) -lpthread
 
 $(BUILD)/test_header_c99: tests/c/header_c99.c $(HEADER) $(DYLIB) | $(BUILD)
@@ -116,26 +165,26 @@ $(BUILD)/test_header_c99: tests/c/header_c99.c $(HEADER) $(DYLIB) | $(BUILD)
 $(BUILD)/test_header_cpp17: tests/c/header_cpp17.cpp $(HEADER) $(DYLIB) | $(BUILD)
 	$(CXX) -std=c++17 -Wall -Wextra -Werror $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lmylib $(RPATH)
 
-test-c: lib $(C_TESTS)
+test-c: $(C_TESTS)
 	@for t in $(C_TESTS); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ./$$t; done
 	@echo "== $(BUILD)/test_mylib with MYLIB_KERNEL=portable (the non-SIMD fallback)"
 	@MYLIB_KERNEL=portable ASAN_OPTIONS=detect_leaks=1 ./$(BUILD)/test_mylib | tail -n1
 
 # Instructions per element of the hot kernels (callgrind): stable on a noisy machine.
-test-count: lib
+test-count: $(DYLIB)
 	tests/perf/check_instructions.sh $(RELEASE)
 
-test-install: lib
+test-install: $(LIB_STAMP)
 	tests/install/test_install.sh
 
-test-python: venv
-	@if [ -d tests/python ]; then $(VPY) -m pytest -q tests/python; else echo "no Python tests yet"; fi
+test-python: $(VENV_STAMP) python
+	$(VPY) -m pytest -q tests/python
 
 # pip install ./bindings/python into a fresh virtualenv, then, from /, with no
 # environment variables: the bundled library and the compiled module are used,
 # and the whole Python suite passes against the installed package.
 PIPVENV := target/pip-venv
-test-pip: lib
+test-pip: $(LIB_STAMP)
 	rm -rf $(PIPVENV)
 	$(PYTHON) -m venv $(PIPVENV)
 	$(PIPVENV)/bin/python -m pip install --quiet --disable-pip-version-check ./bindings/python -r tests/python/requirements.txt
@@ -146,15 +195,18 @@ test-pip: lib
 
 # ---------------------------------------------------------------- python
 # A virtualenv with the pinned test requirements, made when missing.
-venv: $(VENV)/.done
-$(VENV)/.done: tests/python/requirements.txt
+venv: $(VENV_STAMP)
+$(VENV_STAMP): tests/python/requirements.txt
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 	@touch $@
 
-python:
-	@if [ -f bindings/python/build_cffi.py ]; then $(MAKE) --no-print-directory venv && \
-	  $(VPY) bindings/python/build_cffi.py --inplace; fi
+# The compiled cffi module, built in place in the checkout's package.
+CFFI_STAMP := target/cffi/.built
+python: $(CFFI_STAMP)
+$(CFFI_STAMP): $(LIB_STAMP) $(VENV_STAMP) $(HEADER) bindings/python/build_cffi.py bindings/python/mylib/_cdef.py
+	$(VPY) bindings/python/build_cffi.py --inplace
+	@mkdir -p $(@D) && touch $@
 
 # ---------------------------------------------------------------- install
 INSTALLED := $(DESTDIR)$(LIBDIR)/$(DYLIB_REAL) $(DESTDIR)$(LIBDIR)/$(STATICLIB_FILE) \
@@ -163,7 +215,7 @@ ifneq ($(DYLIB_REAL),$(DYLIB_FILE))
   INSTALLED += $(DESTDIR)$(LIBDIR)/$(DYLIB_SONAME) $(DESTDIR)$(LIBDIR)/$(DYLIB_FILE)
 endif
 
-install: lib
+install: $(DYLIB) $(STATICLIB) $(LIBS_PRIVATE_FILE) $(HEADER)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 $(DYLIB) $(DESTDIR)$(LIBDIR)/$(DYLIB_REAL)
 ifneq ($(DYLIB_REAL),$(DYLIB_FILE))
@@ -179,14 +231,21 @@ endif
 	    -e 's|@VERSION@|$(VERSION)|' -e "s|@LIBS_PRIVATE@|$$(cat $(LIBS_PRIVATE_FILE))|" \
 	    mylib.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/mylib.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/mylib.pc
+ifeq ($(DYLIB_EXT),.so)
+	@if [ -z "$(DESTDIR)" ]; then echo "installed in $(LIBDIR): if that is a system directory (e.g. /usr/local/lib), run 'sudo ldconfig' once so programs find $(DYLIB_SONAME)"; fi
+endif
 
 uninstall:
 	rm -f $(INSTALLED)
 
 # ---------------------------------------------------------------- bench
-bench: all venv
+bench: all
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	$(VPY) bench/run.py
+
+# The extra suites .ci/run runs, one per line.
+ci-targets:
+	@for t in $(CI_TARGETS); do echo $$t; done
 
 clean:
 	$(CARGO) clean

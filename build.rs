@@ -1,5 +1,10 @@
-//! Generates `include/mylib.h` with cbindgen and gives the shared library its
+//! Generates the C header with cbindgen and gives the shared library its
 //! SONAME / install name.
+//!
+//! The header is written where a build may write: `$OUT_DIR/mylib.h` and
+//! `target/<profile>/include/mylib.h` (next to the library it describes),
+//! never into the source tree. `make test` compares it with the committed
+//! `include/mylib.h`; `make header` copies it there.
 
 use std::env;
 use std::path::PathBuf;
@@ -41,6 +46,17 @@ fn main() {
         .with_config(config)
         .generate()
         .expect("cbindgen could not generate include/mylib.h");
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
     // Writes only when the text changed, so the header's mtime is stable.
-    bindings.write_to_file(crate_dir.join("include").join("mylib.h"));
+    bindings.write_to_file(out_dir.join("mylib.h"));
+    if let Some(profile_dir) = profile_dir(&out_dir) {
+        bindings.write_to_file(profile_dir.join("include").join("mylib.h"));
+    }
+}
+
+/// `target/<profile>` (or `target/<triple>/<profile>`) from
+/// `OUT_DIR = <that>/build/mylib-<hash>/out`; `None` for any other layout.
+fn profile_dir(out_dir: &std::path::Path) -> Option<PathBuf> {
+    let build = out_dir.parent()?.parent()?;
+    (build.file_name()? == "build").then(|| build.parent().map(PathBuf::from))?
 }
