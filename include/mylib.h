@@ -124,6 +124,7 @@ int add(int a, int b);
  * with the caller's `printf`. NULL `name`: `MYLIB_ERR_NULL_POINTER`, nothing
  * written. A failed write (closed stdout, broken pipe): `MYLIB_ERR_IO`; on
  * Linux a broken pipe never raises `SIGPIPE` in the caller. Thread-safe.
+ * `mylib_greet` is the same, returning the status.
  *
  * # Safety
  * `name` is NULL or a NUL-terminated string.
@@ -135,6 +136,7 @@ void greet(const char *name);
  *
  * NULL `p`: `MYLIB_ERR_NULL_POINTER`, nothing written; misaligned `p`:
  * `MYLIB_ERR_MISALIGNED`, nothing written; otherwise as `greet`.
+ * `mylib_print_point` is the same, returning the status.
  *
  * # Safety
  * `p` is NULL or points to a valid `Point`.
@@ -232,6 +234,37 @@ const char *mylib_version(void);
  * Returns 1 when debug logging is on, 0 when it is off.
  */
 int mylib_get_debug(void);
+
+/**
+ * Stores `a + b` in `*sum_out`: `add` with a status.
+ *
+ * Returns `MYLIB_OK`; `MYLIB_ERR_OVERFLOW` when the sum does not fit an
+ * `int`; `MYLIB_ERR_NULL_POINTER` / `MYLIB_ERR_MISALIGNED` for a NULL or
+ * misaligned `sum_out`. `*sum_out` is written only on success. Thread-safe.
+ *
+ * # Safety
+ * `sum_out` is NULL or points to a writable int.
+ */
+int mylib_add(int a, int b, int *sum_out);
+
+/**
+ * `greet` with a status: returns `MYLIB_OK`, `MYLIB_ERR_NULL_POINTER` for
+ * NULL `name` (nothing written) or `MYLIB_ERR_IO` for a failed write.
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string.
+ */
+int mylib_greet(const char *name);
+
+/**
+ * `print_point` with a status: returns `MYLIB_OK`, `MYLIB_ERR_NULL_POINTER`
+ * or `MYLIB_ERR_MISALIGNED` for a bad `p` (nothing written), or
+ * `MYLIB_ERR_IO` for a failed write.
+ *
+ * # Safety
+ * `p` is NULL or points to a valid `Point`.
+ */
+int mylib_print_point(const struct Point *p);
 
 /**
  * Stores the exact sum of the `len` ints at `data` in `*sum_out` as a

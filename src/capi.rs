@@ -88,42 +88,68 @@ pub extern "C" fn add(a: c_int, b: c_int) -> c_int {
 /// with the caller's `printf`. NULL `name`: `MYLIB_ERR_NULL_POINTER`, nothing
 /// written. A failed write (closed stdout, broken pipe): `MYLIB_ERR_IO`; on
 /// Linux a broken pipe never raises `SIGPIPE` in the caller. Thread-safe.
+/// `mylib_greet` is the same, returning the status.
 ///
 /// # Safety
 /// `name` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn greet(name: *const c_char) {
+    // SAFETY: the caller's guarantee, passed on.
     boundary(
         "greet",
         || str_arg(name),
-        || {
-            // SAFETY: the caller guarantees a C string or NULL.
-            let mut line = core::greeting(unsafe { c_str(name, "name") }?);
-            line.push(b'\n');
-            write_stdout(&line)?;
-            Ok(Void)
-        },
+        || unsafe { greet_body(name) }.map(|()| Void).map_err(Into::into),
     );
+}
+
+/// The work of `greet` and `mylib_greet`.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string.
+unsafe fn greet_body(name: *const c_char) -> Result<(), Error> {
+    // SAFETY: the caller guarantees a C string or NULL.
+    let mut line = core::greeting(unsafe { c_str(name, "name") }?);
+    line.push(b'\n');
+    write_stdout(&line)
 }
 
 /// Writes `Point(<x>, <y>)` and a newline to stdout and flushes it.
 ///
 /// NULL `p`: `MYLIB_ERR_NULL_POINTER`, nothing written; misaligned `p`:
 /// `MYLIB_ERR_MISALIGNED`, nothing written; otherwise as `greet`.
+/// `mylib_print_point` is the same, returning the status.
 ///
 /// # Safety
 /// `p` is NULL or points to a valid `Point`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn print_point(p: *const Point) {
+    // SAFETY: the caller's guarantee, passed on.
+    boundary(
+        "print_point",
+        || point_arg(p),
+        || unsafe { print_point_body(p) }.map(|()| Void).map_err(Into::into),
+    );
+}
+
+/// A `Point *` argument for the debug log: its value when it can be read.
+fn point_arg(p: *const Point) -> String {
+    // SAFETY: exports only pass pointers their caller guarantees to be NULL or
+    // a valid Point; `reference` checks NULL and alignment before reading.
+    match unsafe { reference(p, "p") } {
+        Ok(q) => format!("Point({}, {})", q.x, q.y),
+        Err(_) => ptr_arg(p),
+    }
+}
+
+/// The work of `print_point` and `mylib_print_point`.
+///
+/// # Safety
+/// `p` is NULL or points to a valid `Point`.
+unsafe fn print_point_body(p: *const Point) -> Result<(), Error> {
     // SAFETY: the caller guarantees a valid Point or NULL; `reference` checks
-    // NULL and alignment before reading (the log reads it the same way).
-    let point = || unsafe { reference(p, "p") }.copied();
-    let args = || point().map_or_else(|_| ptr_arg(p), |q| format!("Point({}, {})", q.x, q.y));
-    boundary("print_point", args, || {
-        let q = point()?;
-        write_stdout(format!("{}\n", core::point_text(q.x, q.y)).as_bytes())?;
-        Ok(Void)
-    });
+    // NULL and alignment before reading.
+    let q = unsafe { reference(p, "p") }?;
+    write_stdout(format!("{}\n", core::point_text(q.x, q.y)).as_bytes())
 }
 
 /// Returns the sum of the `size` ints at `arr`.
@@ -266,6 +292,52 @@ pub extern "C" fn mylib_version() -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn mylib_get_debug() -> c_int {
     c_int::from(debug::enabled())
+}
+
+/// Stores `a + b` in `*sum_out`: `add` with a status.
+///
+/// Returns `MYLIB_OK`; `MYLIB_ERR_OVERFLOW` when the sum does not fit an
+/// `int`; `MYLIB_ERR_NULL_POINTER` / `MYLIB_ERR_MISALIGNED` for a NULL or
+/// misaligned `sum_out`. `*sum_out` is written only on success. Thread-safe.
+///
+/// # Safety
+/// `sum_out` is NULL or points to a writable int.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_add(a: c_int, b: c_int, sum_out: *mut c_int) -> c_int {
+    status_boundary(
+        "mylib_add",
+        || format!("{a}, {b}, {}", ptr_arg(sum_out)),
+        || {
+            let out = Out::new(sum_out, "sum_out")?;
+            let sum = core::add(a, b).map_err(|(e, _wrapped)| e)?;
+            // SAFETY: the caller guarantees `sum_out` is writable.
+            unsafe { out.write(sum) };
+            Ok(())
+        },
+    )
+}
+
+/// `greet` with a status: returns `MYLIB_OK`, `MYLIB_ERR_NULL_POINTER` for
+/// NULL `name` (nothing written) or `MYLIB_ERR_IO` for a failed write.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_greet(name: *const c_char) -> c_int {
+    // SAFETY: the caller's guarantee, passed on.
+    status_boundary("mylib_greet", || str_arg(name), || unsafe { greet_body(name) })
+}
+
+/// `print_point` with a status: returns `MYLIB_OK`, `MYLIB_ERR_NULL_POINTER`
+/// or `MYLIB_ERR_MISALIGNED` for a bad `p` (nothing written), or
+/// `MYLIB_ERR_IO` for a failed write.
+///
+/// # Safety
+/// `p` is NULL or points to a valid `Point`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_print_point(p: *const Point) -> c_int {
+    // SAFETY: the caller's guarantee, passed on.
+    status_boundary("mylib_print_point", || point_arg(p), || unsafe { print_point_body(p) })
 }
 
 /// Stores the exact sum of the `len` ints at `data` in `*sum_out` as a

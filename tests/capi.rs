@@ -43,6 +43,43 @@ fn add_and_overflow() {
 }
 
 #[test]
+fn mylib_add_rules() {
+    let mut sum: c_int = 99;
+    // SAFETY: valid out-pointers or the documented NULL / misaligned cases.
+    unsafe {
+        assert_eq!(mylib_add(5, 3, &mut sum), OK);
+        assert_eq!(sum, 8);
+        assert_eq!(mylib_add(c_int::MAX, 1, &mut sum), OVERFLOW);
+        assert_eq!(sum, 8, "not written on failure");
+        assert_eq!(last(), OVERFLOW);
+        assert_eq!(last_message(), "integer overflow in add");
+        assert_eq!(mylib_add(c_int::MIN, -1, &mut sum), OVERFLOW);
+        assert_eq!(mylib_add(1, 1, ptr::null_mut()), NULL_POINTER);
+        let mut cells = [0 as c_int; 2];
+        let odd = cells.as_mut_ptr().cast::<u8>().add(1).cast::<c_int>();
+        assert_eq!(mylib_add(1, 1, odd), MISALIGNED);
+        assert_eq!(cells, [0, 0]);
+        assert_eq!(mylib_add(-2, -3, &mut sum), OK);
+        assert_eq!(sum, -5);
+        assert_eq!(last(), OK);
+    }
+}
+
+#[test]
+fn mylib_greet_and_print_point_null_and_misaligned() {
+    // SAFETY: the documented NULL / misaligned cases; nothing is written.
+    unsafe {
+        assert_eq!(mylib_greet(ptr::null()), NULL_POINTER);
+        assert_eq!(last(), NULL_POINTER);
+        assert_eq!(mylib_print_point(ptr::null()), NULL_POINTER);
+        let pts = [Point { x: 1, y: 2 }; 2];
+        let odd = pts.as_ptr().cast::<u8>().add(1).cast::<Point>();
+        assert_eq!(mylib_print_point(odd), MISALIGNED);
+        assert_eq!(last_message(), "p is not aligned to 4 bytes");
+    }
+}
+
+#[test]
 fn sum_array_rules() {
     let v = [1, 2, 3, 4];
     // SAFETY: all calls below pass valid pointers or the documented NULL cases.

@@ -51,11 +51,13 @@ fn printing_to_stdout() {
                 x: c_int::MIN,
                 y: c_int::MAX,
             });
+            assert_eq!(mylib_greet(c"twin".as_ptr()), 0);
+            assert_eq!(mylib_print_point(&Point { x: 5, y: -6 }), 0);
         })
         .unwrap();
         assert_eq!(
             out,
-            b"Hello, World!\nHello, \xff\xfe!\nPoint(-3, 4)\nPoint(-2147483648, 2147483647)\n"
+            b"Hello, World!\nHello, \xff\xfe!\nPoint(-3, 4)\nPoint(-2147483648, 2147483647)\nHello, twin!\nPoint(5, -6)\n"
         );
 
         // A pipe with no reader: EPIPE, reported as MYLIB_ERR_IO, and the
@@ -67,6 +69,8 @@ fn printing_to_stdout() {
             print_point(&Point { x: 1, y: 2 });
             let code2 = mylib_last_error();
             assert_eq!((code, code2), (IO, IO));
+            assert_eq!(mylib_greet(c"nobody".as_ptr()), IO);
+            assert_eq!(mylib_print_point(&Point { x: 1, y: 2 }), IO);
         });
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
 

@@ -458,6 +458,110 @@ static bool test_greet_closed_stdout(void) {
     return true;
 }
 
+/* --------------------------------------- status-returning twins (mylib_add, ...) */
+
+/* Runs mylib_greet(name) with stdout captured; *code is the returned status. */
+static char *mylib_greet_captured(const char *name, size_t *len, int *code) {
+    capture c;
+    if (!capture_begin(&c, STDOUT_FILENO)) {
+        return NULL;
+    }
+    *code = mylib_greet(name);
+    return capture_end(&c, len);
+}
+
+static char *mylib_print_point_captured(const Point *p, size_t *len, int *code) {
+    capture c;
+    if (!capture_begin(&c, STDOUT_FILENO)) {
+        return NULL;
+    }
+    *code = mylib_print_point(p);
+    return capture_end(&c, len);
+}
+
+static bool test_mylib_add(void) {
+    int sum = 12345;
+    CHECK_INT(mylib_add(5, 3, &sum), MYLIB_OK);
+    CHECK_INT(sum, 8);
+    CHECK_INT(mylib_last_error(), MYLIB_OK);
+    CHECK_INT(mylib_add(INT_MAX, INT_MIN, &sum), MYLIB_OK);
+    CHECK_INT(sum, -1);
+    /* Overflow: the status, the slot, and *sum_out untouched. */
+    sum = 777;
+    CHECK_INT(mylib_add(INT_MAX, 1, &sum), MYLIB_ERR_OVERFLOW);
+    CHECK_INT(sum, 777);
+    CHECK_INT(mylib_last_error(), MYLIB_ERR_OVERFLOW);
+    CHECK_STR(mylib_last_error_message(), "integer overflow in add");
+    CHECK_INT(mylib_add(INT_MIN, -1, &sum), MYLIB_ERR_OVERFLOW);
+    CHECK_INT(sum, 777);
+    CHECK_INT(mylib_add(1, 2, NULL), MYLIB_ERR_NULL_POINTER);
+    CHECK_STR(mylib_last_error_message(), "sum_out must not be NULL");
+    {
+        int cells[2] = {0, 0};
+        int *odd = (int *)(void *)((char *)cells + 1);
+        CHECK_INT(mylib_add(1, 2, odd), MYLIB_ERR_MISALIGNED);
+        CHECK_INT(cells[0], 0);
+        CHECK_INT(cells[1], 0);
+    }
+    /* A good call clears the slot. */
+    CHECK_INT(mylib_add(-2, -3, &sum), MYLIB_OK);
+    CHECK_INT(sum, -5);
+    CHECK_INT(mylib_last_error(), MYLIB_OK);
+    return true;
+}
+
+static bool test_mylib_greet(void) {
+    size_t len = 0;
+    int code = -1;
+    char *out = mylib_greet_captured("twin", &len, &code);
+    CHECK_INT(code, MYLIB_OK);
+    CHECK(captured_equals(out, len, "Hello, twin!\n"));
+    out = mylib_greet_captured("\xff", &len, &code);
+    CHECK_INT(code, MYLIB_OK);
+    CHECK(captured_equals(out, len, "Hello, \xff!\n"));
+    out = mylib_greet_captured(NULL, &len, &code);
+    CHECK_INT(code, MYLIB_ERR_NULL_POINTER);
+    CHECK_INT(mylib_last_error(), MYLIB_ERR_NULL_POINTER);
+    CHECK(captured_equals(out, len, ""));
+    return true;
+}
+
+static bool test_mylib_print_point(void) {
+    size_t len = 0;
+    int code = -1;
+    Point p = {INT_MIN, 7};
+    Point pts[2] = {{1, 2}, {3, 4}};
+    const Point *odd = (const Point *)(const void *)((const char *)pts + 1);
+    char *out = mylib_print_point_captured(&p, &len, &code);
+    CHECK_INT(code, MYLIB_OK);
+    CHECK(captured_equals(out, len, "Point(-2147483648, 7)\n"));
+    out = mylib_print_point_captured(NULL, &len, &code);
+    CHECK_INT(code, MYLIB_ERR_NULL_POINTER);
+    CHECK(captured_equals(out, len, ""));
+    out = mylib_print_point_captured(odd, &len, &code);
+    CHECK_INT(code, MYLIB_ERR_MISALIGNED);
+    CHECK(captured_equals(out, len, ""));
+    return true;
+}
+
+/* With fd 1 closed, the twins return MYLIB_ERR_IO themselves. */
+static bool test_twins_closed_stdout(void) {
+    int saved, code_greet, code_point;
+    Point p = {3, 4};
+    fflush(stdout);
+    saved = dup(STDOUT_FILENO);
+    CHECK(saved >= 0);
+    close(STDOUT_FILENO);
+    code_greet = mylib_greet("x");
+    code_point = mylib_print_point(&p);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    clearerr(stdout);
+    CHECK_INT(code_greet, MYLIB_ERR_IO);
+    CHECK_INT(code_point, MYLIB_ERR_IO);
+    return true;
+}
+
 /* ------------------------------------------------------------ print_point */
 
 static bool test_print_point(void) {
@@ -1410,6 +1514,10 @@ int main(void) {
     run_test(test_greet_sigpipe_caller_blocked, "greet_sigpipe_caller_blocked");
     run_test(test_greet_long_name, "greet_long_name");
     run_test(test_greet_closed_stdout, "greet_closed_stdout");
+    run_test(test_mylib_add, "mylib_add");
+    run_test(test_mylib_greet, "mylib_greet");
+    run_test(test_mylib_print_point, "mylib_print_point");
+    run_test(test_twins_closed_stdout, "twins_closed_stdout");
     run_test(test_print_point, "print_point");
     run_test(test_print_point_null, "print_point_null");
     run_test(test_sum_array, "sum_array");

@@ -46,6 +46,9 @@ _SIGNATURES = {
     "mylib_greeting": (c_int, [c_char_p, POINTER(c_void_p)]),  # c_void_p: the library owns it until freed
     "mylib_string_free": (None, [c_void_p]),
     "mylib_process": (c_int, [mylib_callback_fn, c_void_p, c_int, POINTER(c_int)]),
+    "mylib_add": (c_int, [c_int, c_int, POINTER(c_int)]),
+    "mylib_greet": (c_int, [c_char_p]),
+    "mylib_print_point": (c_int, [POINTER(CPoint)]),
 }
 for _name, (_restype, _argtypes) in _SIGNATURES.items():
     _f = getattr(_lib, _name)
