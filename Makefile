@@ -201,10 +201,23 @@ $(VENV_STAMP): tests/python/requirements.txt
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 	@touch $@
 
-# The compiled cffi module, built in place in the checkout's package.
+# The checkout's package gets what an installed one has: the library under the
+# name the compiled modules need (its SONAME), the header, the compiled cffi
+# module. The loader then follows one rule for both: the package's own copy.
+PKG       := bindings/python/mylib
+PKG_LIB   := $(PKG)/$(DYLIB_SONAME)
+PKG_HEADER := $(PKG)/include/mylib.h
 CFFI_STAMP := target/cffi/.built
-python: $(CFFI_STAMP)
-$(CFFI_STAMP): $(LIB_STAMP) $(VENV_STAMP) $(HEADER) bindings/python/build_cffi.py bindings/python/mylib/_cdef.py
+python: $(PKG_LIB) $(PKG_HEADER) $(CFFI_STAMP)
+
+$(PKG_LIB): $(DYLIB)
+	cp $(DYLIB) $@
+
+$(PKG_HEADER): $(HEADER)
+	@mkdir -p $(@D)
+	cp $(HEADER) $@
+
+$(CFFI_STAMP): $(LIB_STAMP) $(VENV_STAMP) $(HEADER) bindings/python/build_cffi.py $(PKG)/_cdef.py
 	$(VPY) bindings/python/build_cffi.py --inplace
 	@mkdir -p $(@D) && touch $@
 

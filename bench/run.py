@@ -139,7 +139,7 @@ def paired_goals(n):
 
 # ------------------------------------------------------------- Python parts
 def raw_handles():
-    path = _loader.find_library().path
+    path = _loader.locate().path
     raw = ctypes.CDLL(path)  # tutorial style: no declarations
     raw_decl = ctypes.CDLL(path)
     raw_decl.add.argtypes = [ctypes.c_int, ctypes.c_int]

@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))  # the 
 import mylib  # noqa: E402
 from mylib import _loader  # noqa: E402
 
-path = _loader.find_library().path
+path = _loader.locate().path
 
 # --- Raw cffi ABI mode, declarations copied from the tutorial
 ffi = FFI()

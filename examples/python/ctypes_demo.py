@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))  # the 
 from mylib import _loader  # noqa: E402  (finds the library the same way the package does)
 import mylib.ctypes_binding as m  # noqa: E402
 
-path = _loader.find_library().path
+path = _loader.locate().path
 print(f"library: {path}")
 
 # --- Raw ctypes, as the tutorials write it (with argtypes: ctypes does not check ranges!)

@@ -1,21 +1,22 @@
 """The shared-library loader ``mylib._loader`` (and ``mylib._names``).
 
-Search order: MYLIB_LIBRARY (a path; the only candidate when set), then the
-copy bundled in the package directory, then the checkout's target/release
-(when running from a checkout), then the system's (find_library, then the
-bare file name for the dynamic loader). Never the current directory
-implicitly. The loaded library's mylib_version() must equal the package's.
+Only absolute paths reach the dynamic loader: ``MYLIB_LIBRARY`` (the only
+candidate when set; relative paths resolved against the current directory
+explicitly), else the package's own copy (``mylib/libmylib.so.0``), else the
+system's (absolute paths from the dynamic loader's cache). Every failure is an
+``ImportError`` naming the path and saying what to do.
 
-Loader API used here (as the package defines it): ``_names.library_filename(platform)``,
-``_loader.candidates(platform, environ) -> [Candidate(source, path)]``,
-``_loader.find_library()``, ``_loader.load_ctypes()``, ``_loader.check_version(found, cand)``.
+The planted-library tests build a fake ``libmylib`` whose constructor appends
+to a marker file: if any backend ever maps it, the marker exists.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -23,22 +24,25 @@ import pytest
 import helpers
 from helpers import run_python
 
-linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inspects /proc/self/maps")
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux dynamic loader and /proc/self/maps")
 
-# Prints every mapped file whose name mentions mylib, after ``import mylib.<backend>``.
-MAPS_SNIPPET = """
-import importlib, sys
-importlib.import_module("mylib." + sys.argv[1])
+BACKENDS = ("ctypes_binding", "cffi_binding", "cffi_compiled")
+
+#: Imports one backend (argv[1]) and prints the outcome and the mylib files mapped.
+IMPORT_AND_MAPS = r"""
+import importlib, os, sys
+try:
+    m = importlib.import_module("mylib." + sys.argv[1])
+    print("loaded", m.add(2, 3))
+except ImportError as e:
+    print("ImportError", str(e).replace("\n", " | "))
 with open("/proc/self/maps") as f:
     paths = {line.split(None, 5)[5].strip() for line in f if len(line.split(None, 5)) == 6}
 for p in sorted(paths):
-    if "mylib" in os.path.basename(p) and "_mylib_cffi" not in p:
-        print(p)
+    base = os.path.basename(p)
+    if "mylib" in base and not base.startswith("_mylib_cffi"):
+        print("mapped", p)
 """
-
-
-def _maps_code(backend: str) -> str:
-    return "import os\n" + MAPS_SNIPPET.replace("sys.argv[1]", repr(backend))
 
 
 @pytest.fixture
@@ -51,293 +55,294 @@ def loader():
 
 @pytest.fixture
 def names():
-    """The package's platform file-name module."""
+    """The package's file-name module."""
     import mylib._names
 
     return mylib._names
 
 
-def _real_library() -> Path:
-    return helpers.library_path()
-
-
-def _available_backends():
-    mods = ["ctypes_binding", "cffi_binding"]
-    if helpers.compiled_is_built():
-        mods.append("cffi_compiled")
-    return mods
-
-
-# ---------------------------------------------------------------- file names
+# ---------------------------------------------------------------- file names and candidates
 @pytest.mark.parametrize(
-    "platform, expected",
-    [("linux", "libmylib.so"), ("darwin", "libmylib.dylib"), ("win32", "mylib.dll"), ("freebsd13", "libmylib.so")],
+    "platform, built, bundled",
+    [("linux", "libmylib.so", "libmylib.so.0"), ("darwin", "libmylib.dylib", "libmylib.0.dylib"), ("win32", "mylib.dll", "mylib.dll")],
 )
-def test_library_filename_per_platform(names, monkeypatch, platform, expected):
-    """The library's file name per platform: explicit argument and sys.platform mocked."""
-    assert names.library_filename(platform) == expected
-    monkeypatch.setattr(sys, "platform", platform)
-    assert names.library_filename() == expected
+def test_file_names_per_platform(names, platform, built, bundled):
+    """cargo's file name and the name inside the package (the one the compiled extension needs) per platform."""
+    assert names.library_filename(platform) == built
+    assert names.bundled_filename(platform) == bundled
 
 
-@pytest.mark.parametrize("platform, expected", [("linux", "libmylib.so"), ("darwin", "libmylib.dylib"), ("win32", "mylib.dll")])
-def test_candidates_use_platform_file_name(loader, monkeypatch, platform, expected):
-    """Every non-system candidate path ends with the platform's file name (sys.platform mocked)."""
-    monkeypatch.setattr(loader.ctypes.util, "find_library", lambda name: None)
-    cands = loader.candidates(platform=platform, environ={})
-    assert cands, "no candidates"
-    for c in cands:
-        assert os.path.basename(c.path) == expected, c
-    monkeypatch.setattr(sys, "platform", platform)
-    for c in loader.candidates(environ={}):
-        assert os.path.basename(c.path) == expected, c
-
-
-# ---------------------------------------------------------------- search order
-def test_mylib_library_is_the_only_candidate(loader, tmp_path):
-    """MYLIB_LIBRARY, when set, is the one and only candidate."""
-    target = os.fspath(tmp_path / "custom" / "libmylib-custom.so")
-    cands = loader.candidates(environ={"MYLIB_LIBRARY": target})
-    assert [(c.source, c.path) for c in cands] == [("MYLIB_LIBRARY", target)]
-
-
-def test_search_order(loader, monkeypatch):
-    """Without MYLIB_LIBRARY: bundled copy, then the checkout's target/release, then system (find_library, then bare name)."""
-    monkeypatch.setattr(loader.ctypes.util, "find_library", lambda name: "libmylib.so.0")
-    name = helpers.platform_library_name()
-    cands = loader.candidates(environ={})
-    sources = [c.source for c in cands]
-    assert sources[0] == "bundled"
-    assert Path(cands[0].path) == helpers.package_dir() / name
-    rest = cands[1:]
-    if not helpers.INSTALLED:
-        assert rest[0].source == "checkout"
-        assert Path(rest[0].path).resolve() == (helpers.REPO / "target" / "release" / name).resolve()
-        rest = rest[1:]
-    assert [(c.source, c.path) for c in rest] == [("system", "libmylib.so.0"), ("system", name)]
-
-
-def test_search_order_without_find_library_result(loader, monkeypatch):
-    """When find_library finds nothing, the last candidate is the bare file name for the dynamic loader."""
-    monkeypatch.setattr(loader.ctypes.util, "find_library", lambda name: None)
-    cands = loader.candidates(environ={})
-    assert cands[-1].source == "system"
-    assert cands[-1].path == helpers.platform_library_name()
-    assert [c.source for c in cands].count("system") == 1
-
-
-def test_checkout_copy_is_found_when_not_bundled(loader, monkeypatch):
-    """Running from the checkout with no bundled copy, find_library picks target/release."""
-    if helpers.INSTALLED:
-        pytest.skip("only meaningful when running from the checkout")
+def test_candidates_are_the_package_copy_then_the_system(loader, monkeypatch):
+    """Without MYLIB_LIBRARY: the package's own copy first, then only absolute system paths."""
     monkeypatch.delenv("MYLIB_LIBRARY", raising=False)
-    if (helpers.package_dir() / helpers.platform_library_name()).exists():
-        pytest.skip("a bundled copy exists in the package directory")
-    cand = loader.find_library()
-    assert cand.source == "checkout"
-    assert Path(cand.path).resolve() == (helpers.REPO / "target" / "release" / helpers.platform_library_name()).resolve()
+    found = loader.candidates()
+    assert found[0] == loader.Candidate("package", os.fspath(helpers.package_dir() / helpers.bundled_library_name()))
+    assert all(os.path.isabs(c.path) for c in found), found
+    assert all(c.source == "system" for c in found[1:]), found
 
 
-def test_never_the_current_directory(loader, monkeypatch, tmp_path):
-    """With cwd holding a bogus libmylib.so and MYLIB_LIBRARY unset, no candidate points into cwd."""
-    for name in ("libmylib.so", "libmylib.dylib", "mylib.dll"):
-        (tmp_path / name).write_bytes(b"not a shared library")
+def test_mylib_library_is_the_only_candidate_and_relative_paths_are_explicit(loader, monkeypatch, tmp_path):
+    """MYLIB_LIBRARY is the only candidate; a relative value (even a bare name) is resolved against the current directory."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MYLIB_LIBRARY", raising=False)
-    for c in loader.candidates():
-        if c.source == "system" and os.path.basename(c.path) == c.path:
-            continue  # a bare name: the dynamic loader's search path, which excludes cwd
-        assert os.path.isabs(c.path), c
-        assert Path(c.path).resolve().parent != tmp_path.resolve(), c
-    found = loader.find_library()
-    assert os.path.isabs(found.path) or os.path.basename(found.path) == found.path
-    assert not (os.path.isabs(found.path) and Path(found.path).resolve().parent == tmp_path.resolve())
+    for value in ("libmylib.so.0", "sub/libmylib.so", os.fspath(tmp_path / "abs.so")):
+        found = loader.candidates({"MYLIB_LIBRARY": value})
+        assert found == [loader.Candidate("MYLIB_LIBRARY", os.fspath(tmp_path / value))], found
 
 
-def _copy_package(dest_site: Path, with_header: bool = False, bundled_lib: Path | None = None) -> Path:
-    """Copies the package's Python files (no library, no extension) to dest_site/mylib."""
-    src = helpers.package_dir()
-    pkg = dest_site / "mylib"
-    pkg.mkdir(parents=True)
-    for f in src.iterdir():
-        if f.suffix in (".py", ".typed"):
-            shutil.copy2(f, pkg / f.name)
-    if bundled_lib is not None:
-        shutil.copy2(bundled_lib, pkg / helpers.platform_library_name())
-    if with_header:
-        (pkg / "include").mkdir()
-        shutil.copy2(helpers.HEADER, pkg / "include" / "mylib.h")
-    return pkg
-
-
-@linux_only
-def test_never_the_current_directory_end_to_end(tmp_path):
-    """A package copy with no bundled library, outside any checkout, run from a cwd with a bogus libmylib.so, never loads it."""
-    site = tmp_path / "site"
-    _copy_package(site, with_header=True)
-    work = tmp_path / "work"
-    work.mkdir()
-    bogus = work / helpers.platform_library_name()
-    bogus.write_bytes(b"not a shared library")
-    proc = run_python(
+def test_system_candidates_come_from_the_loader_cache_as_absolute_paths(loader, monkeypatch):
+    """The system's copies are the ldconfig cache's absolute paths for this architecture; nothing else."""
+    cache = textwrap.dedent(
+        """\
+        3 libs found in cache `/etc/ld.so.cache'
+        \tlibmylib.so.0 (libc6,x86-64) => /usr/local/lib/libmylib.so.0
+        \tlibmylib.so.0 (libc6,AArch64) => /usr/lib/aarch64-linux-gnu/libmylib.so.0
+        \tlibmylib.so.0 (libc6,x86-64) => relative/libmylib.so.0
+        \tlibmylib.so (libc6,x86-64) => /usr/lib/libmylib.so
         """
-        import os, sys
-        try:
-            import mylib.ctypes_binding
-            outcome = "loaded"
-        except OSError as e:
-            outcome = "OSError: " + str(e)
-        with open("/proc/self/maps") as f:
-            maps = f.read()
-        print(outcome)
-        print("BOGUS-MAPPED" if os.path.abspath("libmylib.so") in maps else "bogus-not-mapped")
-        """,
-        env={"PYTHONPATH": os.fspath(site), "MYLIB_LIBRARY": None, "LD_LIBRARY_PATH": None, "MYLIB_BACKEND": "ctypes"},
-        cwd=work,
     )
-    out = proc.stdout.decode()
-    assert "bogus-not-mapped" in out, out
-    assert os.fspath(bogus) not in out, out
-    assert "invalid ELF header" not in out and "file too short" not in out, out
+
+    class Done:
+        stdout = cache.encode()
+
+    monkeypatch.setattr(loader.subprocess, "run", lambda *a, **k: Done())
+    monkeypatch.setattr(loader._platform_mod, "machine", lambda: "x86_64")
+    assert [c.path for c in loader.system_candidates("linux")] == ["/usr/local/lib/libmylib.so.0"]
+    monkeypatch.setattr(loader._platform_mod, "machine", lambda: "aarch64")
+    assert [c.path for c in loader.system_candidates("linux")] == ["/usr/lib/aarch64-linux-gnu/libmylib.so.0"]
 
 
-@linux_only
-def test_bundled_beats_checkout(tmp_path):
-    """In a (fake) checkout layout, the bundled copy is loaded before target/release; without it, target/release."""
-    real = _real_library()
-    root = tmp_path / "checkout"
-    (root / "target" / "release").mkdir(parents=True)
-    (root / "Cargo.toml").write_text('[package]\nname = "mylib"\n')
-    (root / "include").mkdir()
-    shutil.copy2(helpers.HEADER, root / "include" / "mylib.h")
-    checkout_lib = root / "target" / "release" / helpers.platform_library_name()
-    shutil.copy2(real, checkout_lib)
-    site = root / "bindings" / "python"
-    pkg = _copy_package(site, bundled_lib=real)
-    bundled_lib = pkg / helpers.platform_library_name()
-    env = {"PYTHONPATH": os.fspath(site), "MYLIB_LIBRARY": None}
-    for backend in ("ctypes_binding", "cffi_binding"):
-        mapped = run_python(_maps_code(backend), env=env).stdout.decode().split()
-        assert mapped == [os.fspath(bundled_lib)], (backend, mapped)
-    bundled_lib.unlink()
-    for backend in ("ctypes_binding", "cffi_binding"):
-        mapped = run_python(_maps_code(backend), env=env).stdout.decode().split()
-        assert mapped == [os.fspath(checkout_lib)], (backend, mapped)
+def test_locate_errors_name_the_path_and_say_what_to_do(loader, tmp_path):
+    """MYLIB_LIBRARY set to a directory or a missing file: ImportError naming it and saying what to do."""
+    with pytest.raises(ImportError, match="is a directory") as ei:
+        loader.locate({"MYLIB_LIBRARY": os.fspath(tmp_path)})
+    assert os.fspath(tmp_path) in str(ei.value) and "set it to the library file" in str(ei.value)
+    missing = os.fspath(tmp_path / "nope.so")
+    with pytest.raises(ImportError, match="no such file") as ei:
+        loader.locate({"MYLIB_LIBRARY": missing})
+    assert missing in str(ei.value) and "unset it" in str(ei.value)
 
 
-# ---------------------------------------------------------------- MYLIB_LIBRARY
-@linux_only
-@pytest.mark.parametrize("backend", ["ctypes_binding", "cffi_binding", "cffi_compiled"])
-def test_mylib_library_is_loaded(tmp_path, backend):
-    """MYLIB_LIBRARY pointing to a copy of the library makes every backend use that copy only."""
-    if backend == "cffi_compiled" and not helpers.compiled_is_built():
-        pytest.skip("mylib.cffi_compiled is not built (run 'make python')")
-    copy = tmp_path / "elsewhere" / "libmylib-copy.so"
-    copy.parent.mkdir()
-    shutil.copy2(_real_library(), copy)
-    mapped = run_python(_maps_code(backend), env={"MYLIB_LIBRARY": os.fspath(copy)}).stdout.decode().split()
-    assert mapped == [os.fspath(copy)], mapped
-
-
-@pytest.mark.parametrize("backend", ["ctypes", "cffi", "cffi_compiled"])
-def test_mylib_library_missing_file(tmp_path, backend):
-    """MYLIB_LIBRARY naming a missing file: import raises OSError saying what was tried and what to do."""
-    if backend == "cffi_compiled" and not helpers.compiled_is_built():
-        pytest.skip("mylib.cffi_compiled is not built (run 'make python')")
-    missing = os.fspath(tmp_path / "nope" / "libmylib.so")
-    proc = run_python(
-        """
-        try:
-            import mylib
-        except OSError as e:
-            print("OSError")
-            print(e)
-        except BaseException as e:
-            print(type(e).__name__)
-            print(e)
-        else:
-            print("imported", mylib.BACKEND)
-        """,
-        env={"MYLIB_LIBRARY": missing, "MYLIB_BACKEND": backend},
-    )
-    out = proc.stdout.decode()
-    kind, _, message = out.partition("\n")
-    assert kind == "OSError", out
-    assert missing in message, message
-    assert "MYLIB_LIBRARY" in message, message
-    assert "make" in message or "pip install" in message, message
-
-
-def test_find_library_missing_file_in_process(loader, monkeypatch, tmp_path):
-    """find_library raises OSError naming the missing MYLIB_LIBRARY path (no fallback)."""
-    missing = os.fspath(tmp_path / "missing.so")
-    monkeypatch.setenv("MYLIB_LIBRARY", missing)
-    with pytest.raises(OSError) as ei:
-        loader.find_library()
-    assert missing in str(ei.value)
-
-
-def test_mylib_library_not_a_library(tmp_path):
-    """MYLIB_LIBRARY naming a file that is not a library: OSError naming it, not a crash."""
-    bogus = tmp_path / "libmylib.so"
-    bogus.write_bytes(b"not a shared library")
-    proc = run_python(
-        """
-        try:
-            import mylib
-        except OSError as e:
-            print("OSError")
-            print(e)
-        else:
-            print("imported")
-        """,
-        env={"MYLIB_LIBRARY": os.fspath(bogus), "MYLIB_BACKEND": "ctypes"},
-    )
-    out = proc.stdout.decode()
-    assert out.startswith("OSError\n"), out
-    assert os.fspath(bogus) in out
-
-
-# ---------------------------------------------------------------- version check
-def test_check_version_mismatch_in_process(loader):
-    """check_version raises OSError naming both versions when the library's differs from the package's."""
+def test_check_version_and_symbols(loader):
+    """check_version/check_symbols raise ImportError naming the path and both versions / the missing functions."""
     import mylib
 
     cand = loader.Candidate("MYLIB_LIBRARY", "/some/libmylib.so")
-    with pytest.raises(OSError) as ei:
-        loader.check_version("99.0.0", cand)
-    assert "99.0.0" in str(ei.value)
-    assert mylib.__version__ in str(ei.value)
-    loader.check_version(mylib.__version__, cand)  # equal: no error
+    with pytest.raises(ImportError) as ei:
+        loader.check_version(cand, "99.0.0")
+    assert "99.0.0" in str(ei.value) and mylib.__version__ in str(ei.value) and "/some/libmylib.so" in str(ei.value)
+    loader.check_version(cand, mylib.__version__)
+    with pytest.raises(ImportError, match="lacks mylib_add, mylib_greet"):
+        loader.check_symbols(cand, lambda name: not name.startswith(("mylib_add", "mylib_greet")), ["add", "mylib_add", "mylib_greet"])
 
 
-@pytest.mark.parametrize("backend", ["ctypes", "cffi", "cffi_compiled"])
-def test_version_mismatch_on_import(backend):
-    """A library whose mylib_version() differs from the package version makes import raise OSError (package version faked)."""
-    if backend == "cffi_compiled" and not helpers.compiled_is_built():
-        pytest.skip("mylib.cffi_compiled is not built (run 'make python')")
-    # The package's expected version is faked by pre-seeding mylib._version
-    # in sys.modules before the package is imported.
+# ---------------------------------------------------------------- planted libraries
+def _c_stub(function) -> str:
+    """A C definition of a header function that returns a neutral value."""
+    params = ", ".join(f"{p.ctype} {p.name or f'arg{i}'}" for i, p in enumerate(function.params)) or "void"
+    if function.restype == "void":
+        body = ""
+    elif function.name == "mylib_version":
+        body = 'return "9.9.9";'
+    elif function.restype.endswith("*"):
+        body = 'return "";'
+    else:
+        body = "return 0;"
+    return f"{function.restype} {function.name}({params}) {{ {body} }}"
+
+
+def build_plant(directory: Path, name: str, *, mylib_like: bool = True) -> Path:
+    """A shared library ``directory/name`` with SONAME libmylib.so.0 whose
+    constructor appends its own path to ``$PLANT_MARKER``; with ``mylib_like``
+    it also defines every function of the header (version "9.9.9")."""
+    from mylib import _cdef
+
+    directory.mkdir(parents=True, exist_ok=True)
+    src = directory / f"{name}.c"
+    stubs = ""
+    if mylib_like:
+        stubs = "\n".join(_c_stub(f) for f in _cdef.declarations(helpers.HEADER.read_text()).functions.values())
+    src.write_text(
+        '#include <stdio.h>\n#include <stdlib.h>\n#include "mylib.h"\n'
+        "__attribute__((constructor)) static void plant(void) {\n"
+        '    const char *m = getenv("PLANT_MARKER");\n'
+        '    if (m) { FILE *f = fopen(m, "a"); if (f) { fputs("' + os.fspath(directory / name) + '\\n", f); fclose(f); } }\n'
+        "}\n" + stubs + "\n"
+    )
+    out = directory / name
+    subprocess.run(
+        [os.environ.get("CC", "cc"), "-shared", "-fPIC", "-w", f"-I{helpers.HEADER.parent}", "-Wl,-soname,libmylib.so.0",
+         os.fspath(src), "-o", os.fspath(out)],
+        check=True,
+    )
+    src.unlink()
+    return out
+
+
+def copy_package(site: Path, *, with_library: bool) -> Path:
+    """A copy of the package under test in ``site/mylib``: its Python files,
+    header and compiled extension, with or without its own library."""
+    src = helpers.package_dir()
+    pkg = site / "mylib"
+    shutil.copytree(src, pkg, ignore=shutil.ignore_patterns("__pycache__", "libmylib*", "mylib.dll"))
+    if with_library:
+        shutil.copy2(src / helpers.bundled_library_name(), pkg / helpers.bundled_library_name())
+    return pkg
+
+
+@pytest.fixture(scope="module")
+def plants(tmp_path_factory):
+    """Planted libmylib copies everywhere a careless loader would look. Returns
+    (root, environment for the child, cwd for the child, script path)."""
+    root = tmp_path_factory.mktemp("plants")
+    cwd = root / "cwd"
+    for name in ("libmylib.so", "libmylib.so.0"):
+        build_plant(cwd, name)  # the current directory
+        build_plant(root / "on_sys_path", name)  # a directory on sys.path
+        build_plant(root / "on_ld_path", name)  # a directory on LD_LIBRARY_PATH
+        build_plant(root / "script_dir", name)  # beside the script
+        build_plant(root / "above" / "target" / "release", name)  # a checkout-looking layout above the package
+        build_plant(root / "above", name)
+    (root / "above" / "Cargo.toml").write_text('[package]\nname = "mylib"\n')
+    script = root / "script_dir" / "run.py"
+    script.write_text(IMPORT_AND_MAPS)
+    env = {
+        "PYTHONPATH": os.pathsep.join([os.fspath(root / "on_sys_path")]),
+        # Empty entries (leading, doubled, trailing) mean the current directory to the dynamic loader.
+        "LD_LIBRARY_PATH": f":{root / 'on_ld_path'}::",
+        "PLANT_MARKER": os.fspath(root / "marker"),
+        "MYLIB_LIBRARY": None,
+        "MYLIB_BACKEND": None,
+    }
+    return root, env, cwd, script
+
+
+def _run_script(script: Path, backend: str, env: dict, cwd: Path) -> str:
+    """Runs the script with exactly the PYTHONPATH given (no checkout package added)."""
+    proc = subprocess.run(
+        [sys.executable, os.fspath(script), backend], cwd=cwd, env=helpers.subprocess_env(env, checkout_package=False),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout.decode()
+
+
+def _backends_of(pkg_dir: Path):
+    has_compiled = any(p.name.startswith("_mylib_cffi") for p in pkg_dir.iterdir())
+    return [b for b in BACKENDS if b != "cffi_compiled" or has_compiled]
+
+
+@linux_only
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_plants_are_never_loaded_by_the_package_under_test(plants, backend):
+    """The package under test (checkout copy, or the installed one under MYLIB_TEST_INSTALLED=1) with plants in the
+    current directory, beside the script, on sys.path, on LD_LIBRARY_PATH with empty entries: its own library is used."""
+    root, env, cwd, script = plants
+    if backend not in _backends_of(helpers.package_dir()):
+        pytest.skip("the compiled extension is not built")
+    marker = Path(env["PLANT_MARKER"])
+    marker.unlink(missing_ok=True)
+    site_env = dict(env)
+    if not helpers.INSTALLED:
+        site_env["PYTHONPATH"] = os.pathsep.join([os.fspath(helpers.BINDINGS), env["PYTHONPATH"]])
+    out = _run_script(script, backend, site_env, cwd)
+    assert not marker.exists(), f"a planted library was loaded: {marker.read_text()}"
+    assert out.splitlines() == ["loaded 5", f"mapped {helpers.package_dir() / helpers.bundled_library_name()}"], out
+
+
+@linux_only
+@pytest.mark.parametrize("with_library", [True, False], ids=["with-library", "without-library"])
+def test_plants_are_never_loaded_by_a_package_copy(plants, with_library):
+    """A copy of the package below a planted checkout layout (Cargo.toml + target/release above it), with and without
+    its own library: it loads its own copy or fails with ImportError; never a plant."""
+    root, env, cwd, script = plants
+    site = root / "above" / "bindings" / ("python" if with_library else "python-nolib")
+    if site.exists():
+        shutil.rmtree(site)
+    pkg = copy_package(site, with_library=with_library)
+    marker = Path(env["PLANT_MARKER"])
+    for backend in _backends_of(pkg):
+        marker.unlink(missing_ok=True)
+        site_env = dict(env, PYTHONPATH=os.pathsep.join([os.fspath(site), env["PYTHONPATH"]]))
+        out = _run_script(script, backend, site_env, cwd)
+        assert not marker.exists(), f"{backend}: a planted library was loaded: {marker.read_text()}"
+        lines = out.splitlines()
+        if with_library:
+            assert lines == ["loaded 5", f"mapped {pkg / helpers.bundled_library_name()}"], (backend, out)
+        else:
+            assert lines[0].startswith("ImportError") and "was not found" in lines[0], (backend, out)
+            assert os.fspath(pkg / helpers.bundled_library_name()) in lines[0], (backend, out)
+            assert not [l for l in lines[1:] if l.startswith("mapped")], (backend, out)
+
+
+# ---------------------------------------------------------------- MYLIB_LIBRARY
+def _import_outcome(backend: str, env: dict, cwd: Path | None = None) -> list[str]:
+    proc = run_python(IMPORT_AND_MAPS, backend, env=env, cwd=cwd)
+    return proc.stdout.decode().splitlines()
+
+
+@linux_only
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_mylib_library_copy_is_used_by_every_backend(tmp_path, backend):
+    """MYLIB_LIBRARY naming a copy of the library (relative to the current directory) makes the backend use that copy only."""
+    if backend not in _backends_of(helpers.package_dir()):
+        pytest.skip("the compiled extension is not built")
+    copy = tmp_path / "elsewhere" / helpers.bundled_library_name()
+    copy.parent.mkdir()
+    shutil.copy2(helpers.library_path(), copy)
+    lines = _import_outcome(backend, {"MYLIB_LIBRARY": "elsewhere/" + copy.name}, cwd=tmp_path)
+    assert lines == ["loaded 5", f"mapped {copy}"], lines
+
+
+@linux_only
+def test_mylib_library_bare_name_is_the_current_directory_not_the_search_path(plants, tmp_path):
+    """MYLIB_LIBRARY=libmylib.so.0 with no such file in the current directory: ImportError naming that path; the plant
+    on LD_LIBRARY_PATH is not loaded."""
+    root, env, _cwd, _script = plants
+    marker = Path(env["PLANT_MARKER"])
+    marker.unlink(missing_ok=True)
+    child_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    child_env.update(MYLIB_LIBRARY="libmylib.so.0", LD_LIBRARY_PATH=f":{root / 'on_ld_path'}")
+    lines = _import_outcome("ctypes_binding", child_env, cwd=tmp_path)
+    assert not marker.exists()
+    assert lines[0].startswith("ImportError") and os.fspath(tmp_path / "libmylib.so.0") in lines[0], lines
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", ["directory", "missing", "not-a-library", "not-mylib", "wrong-version"])
+def test_mylib_library_mistakes_are_import_errors_that_name_the_path(tmp_path, backend, case):
+    """MYLIB_LIBRARY naming a directory, a missing file, a non-library, a library that is not mylib, or a mylib of another
+    version: ImportError naming the path and saying what is wrong, on every backend."""
+    if backend not in _backends_of(helpers.package_dir()):
+        pytest.skip("the compiled extension is not built")
+    if case == "directory":
+        target, expect = tmp_path, "is a directory"
+    elif case == "missing":
+        target, expect = tmp_path / "missing.so", "no such file"
+    elif case == "not-a-library":
+        target, expect = tmp_path / "libmylib.so.0", "could not be loaded"
+        target.write_bytes(b"not a shared library")
+    elif case == "not-mylib":
+        target, expect = build_plant(tmp_path, "libother.so", mylib_like=False), "it is not mylib"
+    else:
+        target, expect = build_plant(tmp_path, "libmylib.so.0"), "it is mylib 9.9.9, this package is"
+    lines = _import_outcome(backend, {"MYLIB_LIBRARY": os.fspath(target)})
+    assert lines[0].startswith("ImportError"), lines
+    assert os.fspath(target) in lines[0] and expect in lines[0], lines
+
+
+def test_every_backend_import_failure_is_an_import_error_and_mylib_says_why(tmp_path):
+    """With no usable library, ``import mylib`` raises one ImportError listing each backend's reason."""
     proc = run_python(
         """
-        import sys, types
-        fake = types.ModuleType("mylib._version")
-        fake.__version__ = "99.99.99"
-        sys.modules["mylib._version"] = fake
         try:
             import mylib
-        except OSError as e:
-            print("OSError")
+        except ImportError as e:
+            print("ImportError")
             print(e)
-        except BaseException as e:
-            print(type(e).__name__)
-            print(e)
-        else:
-            print("imported", mylib.BACKEND)
         """,
-        env={"MYLIB_BACKEND": backend},
+        env={"MYLIB_LIBRARY": os.fspath(tmp_path / "missing.so")},
     )
     out = proc.stdout.decode()
-    kind, _, message = out.partition("\n")
-    assert kind == "OSError", out
-    assert "99.99.99" in message and helpers.header_version() in message, message
+    assert out.startswith("ImportError\nno mylib backend could be imported"), out
+    for name in ("cffi_compiled:", "cffi:", "ctypes:"):
+        assert name in out, out

@@ -1,33 +1,43 @@
-"""mylib through cffi in ABI mode (``ffi.dlopen``): no compiler needed. The
-declarations come from ``include/mylib.h`` (see ``_cdef``)."""
+"""mylib through cffi in ABI mode (``ffi.dlopen``): no compiler needed.
+
+A thin call layer (see ``mylib._api``); the declarations are the header's own
+(``mylib._cdef``)."""
 
 from __future__ import annotations
 
-import cffi
+try:
+    import cffi
+except ImportError as exc:  # pragma: no cover - cffi is a dependency (built into PyPy)
+    raise ImportError(f"mylib.cffi_binding needs cffi: {exc}") from exc
 
-from . import _cdef, _cffi_api, _common, _loader
-from ._common import *  # noqa: F401,F403  (the exceptions and Point, re-exported)
-from ._exports import API as __all__  # noqa: F401
+from . import _api, _cdef, _cffi_calls, _loader
 
 BACKEND = "cffi"
 
 ffi = cffi.FFI()
 ffi.cdef(_cdef.cdef())
-_candidate = _loader.find_library()
-lib = ffi.dlopen(_candidate.path)
-_loader.check_version(ffi.string(lib.mylib_version()).decode(), _candidate)
+_candidate = _loader.locate()
+_dll_dir = _loader.dll_directory(_candidate)
+try:
+    lib = ffi.dlopen(_candidate.path)
+except OSError as exc:
+    raise _loader.load_error(_candidate, f"it could not be loaded ({exc})") from exc
 
-# One trampoline for all calls (made once: ffi.callback objects are costly).
-_trampoline = ffi.callback("callback_t", _common.bare_trampoline, onerror=_common.store_callback_error)
-_api = _cffi_api.make_api(ffi, lib, _trampoline)
 
-add = _api.add
-greet = _api.greet
-greeting = _api.greeting
-print_point = _api.print_point
-sum_array = _api.sum_array
-fast_sum = _api.fast_sum
-process = _api.process
-set_debug = _api.set_debug
-debug_enabled = _api.debug_enabled
-version = _api.version
+def _has(name: str) -> bool:
+    try:
+        getattr(lib, name)
+    except AttributeError:
+        return False
+    return True
+
+
+_loader.check_symbols(_candidate, _has, _cdef.declarations().functions)
+_loader.check_version(_candidate, ffi.string(lib.mylib_version()).decode("utf-8", "replace"))
+
+_primitives, _set_trampoline = _cffi_calls.primitives(ffi, lib, compiled=False)
+_bound = _api.bind(globals(), _primitives)
+# One C callback for all calls, made once (ffi.callback objects are costly).
+# error=1: an exception that escapes it fails the C call (never a 0 "success").
+_trampoline_c = ffi.callback("mylib_callback_fn", _bound["_trampoline"], error=1, onerror=_bound["_onerror"])
+_set_trampoline(_trampoline_c)

@@ -1,40 +1,50 @@
-"""mylib through cffi's compiled, out-of-line API mode: the fastest backend.
-The extension ``mylib._mylib_cffi`` is built against ``include/mylib.h`` by
-``make`` (in a checkout) or by ``pip install``."""
+"""mylib through cffi's compiled, out-of-line API mode.
+
+A thin call layer (see ``mylib._api``) over the extension ``mylib._mylib_cffi``,
+built from the header (``mylib._cdef``) by ``pip install`` or by ``make`` in a
+checkout, with C shims that return a status and a value in one call and the
+``extern "Python"`` trampoline."""
 
 from __future__ import annotations
 
-from . import _cffi_api, _common, _loader
-from ._common import *  # noqa: F401,F403  (the exceptions and Point, re-exported)
-from ._exports import API as __all__  # noqa: F401
+import ctypes
+
+from . import _api, _cdef, _cffi_calls, _loader
 
 BACKEND = "cffi_compiled"
 
-# Load the library the loader picks first: the extension's dependency on
-# libmylib.so.0 then resolves to this already-loaded copy (same SONAME).
-_preloaded, _candidate = _loader.load_ctypes()
+# Load the library the loader picks first, by absolute path: the extension's
+# dependency on libmylib.so.0 then resolves to this already-loaded copy (same
+# SONAME) instead of being searched for; checked below.
+_candidate = _loader.locate()
+_dll_dir = _loader.dll_directory(_candidate)
+try:
+    _preloaded = ctypes.CDLL(_candidate.path)
+except OSError as exc:
+    raise _loader.load_error(_candidate, f"it could not be loaded ({exc})") from exc
+_loader.check_symbols(_candidate, lambda name: hasattr(_preloaded, name), _cdef.declarations().functions)
 
 try:
     from ._mylib_cffi import ffi, lib  # type: ignore[import-not-found]
 except ImportError as exc:
     raise ImportError(
-        "mylib.cffi_compiled is not built: run 'make' in the mylib checkout, or "
-        "'pip install ./bindings/python' (needs a C compiler and cffi); "
-        f"meanwhile use mylib.cffi_binding or mylib.ctypes_binding ({exc})"
+        "mylib.cffi_compiled is not available: its extension mylib._mylib_cffi is not built or cannot load "
+        f"({exc}). Run 'make' in the mylib checkout or reinstall the package; "
+        "meanwhile mylib.cffi_binding and mylib.ctypes_binding work without it."
     ) from exc
 
-_loader.check_version(ffi.string(lib.mylib_version()).decode(), _candidate)
+# The extension must use the very library the loader chose (not another copy
+# the dynamic loader found on its search path).
+_mine = ctypes.cast(_preloaded.mylib_version, ctypes.c_void_p).value
+_theirs = int(ffi.cast("uintptr_t", lib.mylib_py_library_address()))
+if _mine != _theirs:
+    raise _loader.load_error(
+        _candidate, "the compiled module mylib._mylib_cffi resolved libmylib to a different copy of the library"
+    )
+_loader.check_version(_candidate, ffi.string(lib.mylib_version()).decode("utf-8", "replace"))
 
-ffi.def_extern(name="_mylib_py_trampoline", onerror=_common.store_callback_error)(_common.bare_trampoline)
-_api = _cffi_api.make_api(ffi, lib, lib._mylib_py_trampoline)
-
-add = _api.add
-greet = _api.greet
-greeting = _api.greeting
-print_point = _api.print_point
-sum_array = _api.sum_array
-fast_sum = _api.fast_sum
-process = _api.process
-set_debug = _api.set_debug
-debug_enabled = _api.debug_enabled
-version = _api.version
+_primitives, _set_trampoline = _cffi_calls.primitives(ffi, lib, compiled=True)
+_bound = _api.bind(globals(), _primitives)
+# error=1: an exception that escapes the trampoline fails the C call.
+ffi.def_extern(name="mylib_py_trampoline", error=1, onerror=_bound["_onerror"])(_bound["_trampoline"])
+_set_trampoline(lib.mylib_py_trampoline)

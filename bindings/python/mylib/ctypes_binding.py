@@ -1,213 +1,280 @@
-"""mylib through ctypes: ``argtypes``/``restype`` for every export in one
-block, Python-side range checks (ctypes silently truncates), library-owned
-strings received as ``c_void_p`` and freed by the library."""
+"""mylib through ctypes: no compiler and no dependency needed.
+
+A thin call layer (see ``mylib._api``): the ``argtypes``/``restype`` of every
+function come from the header itself (``_cdef.declarations``), so none can be
+missing; each primitive does one C call. ctypes truncates out-of-range ints
+silently, so the API checks every int before it gets here.
+"""
 
 from __future__ import annotations
 
 import ctypes
-from ctypes import CFUNCTYPE, POINTER, c_char_p, c_double, c_int, c_int64, c_size_t, c_void_p
+import sys
+from ctypes import POINTER, c_char, c_char_p, c_double, c_int, c_int64, c_size_t, c_void_p
 
-from . import _common, _loader
-from ._common import *  # noqa: F401,F403  (the exceptions and Point, re-exported)
-from ._common import MissingCallbackError, PointLike, documented
-
-from ._exports import API as __all__  # noqa: E402,F401
+from . import _api, _cdef, _loader
+from ._cdef import FAIL_BASE
 
 BACKEND = "ctypes"
 
-_lib, _candidate = _loader.load_ctypes()
+# ------------------------------------------------------------ declarations, from the header
+try:
+    _decls = _cdef.declarations()
+except ValueError as exc:
+    raise ImportError(f"mylib.ctypes_binding cannot read mylib.h: {exc}") from exc
 
-
-class CPoint(ctypes.Structure):
-    """The C ``Point`` struct."""
-
-    _fields_ = [("x", c_int), ("y", c_int)]
-
-
-callback_t = CFUNCTYPE(c_int, c_int)
-mylib_callback_fn = CFUNCTYPE(c_int, c_void_p, c_int, POINTER(c_int))
-
-# Every export of include/mylib.h (checked against the header by the tests).
-_SIGNATURES = {
-    "add": (c_int, [c_int, c_int]),
-    "greet": (None, [c_char_p]),
-    "print_point": (None, [POINTER(CPoint)]),
-    "sum_array": (c_int, [POINTER(c_int), c_int]),
-    "process": (c_int, [callback_t, c_int]),
-    "fast_sum": (None, [POINTER(c_double), c_int, POINTER(c_double)]),
-    "set_debug": (None, [c_int]),
-    "mylib_last_error": (c_int, []),
-    "mylib_last_error_message": (c_char_p, []),  # static / slot-owned: never freed by the caller
-    "mylib_status_str": (c_char_p, [c_int]),  # static
-    "mylib_version": (c_char_p, []),  # static
-    "mylib_get_debug": (c_int, []),
-    "mylib_sum_i32": (c_int, [c_void_p, c_size_t, POINTER(c_int64)]),
-    "mylib_sum_f64": (c_int, [c_void_p, c_size_t, POINTER(c_double)]),
-    "mylib_greeting": (c_int, [c_char_p, POINTER(c_void_p)]),  # c_void_p: the library owns it until freed
-    "mylib_string_free": (None, [c_void_p]),
-    "mylib_process": (c_int, [mylib_callback_fn, c_void_p, c_int, POINTER(c_int)]),
-    "mylib_add": (c_int, [c_int, c_int, POINTER(c_int)]),
-    "mylib_greet": (c_int, [c_char_p]),
-    "mylib_print_point": (c_int, [POINTER(CPoint)]),
+#: C type (as ``_cdef`` spells it) → ctypes type. Data pointers are ``c_void_p``
+#: (addresses of buffers), out-pointers are typed.
+_TYPES: dict[str, object] = {
+    "void": None,
+    "int": c_int,
+    "double": c_double,
+    "size_t": c_size_t,
+    "int64_t": c_int64,
+    "const char *": c_char_p,  # static or slot-owned strings, and name arguments: never freed by us
+    "char *": c_void_p,  # a library-owned string, handed back to mylib_string_free
+    "char **": POINTER(c_void_p),
+    "void *": c_void_p,
+    "const int *": c_void_p,
+    "const double *": c_void_p,
+    "int *": POINTER(c_int),
+    "double *": POINTER(c_double),
+    "int64_t *": POINTER(c_int64),
 }
-for _name, (_restype, _argtypes) in _SIGNATURES.items():
+
+
+def _ctype(ctype: str, where: str):
+    try:
+        return _TYPES[ctype]
+    except KeyError:
+        raise ImportError(
+            f"mylib.ctypes_binding: no ctypes type for {ctype!r} (in {where} of mylib.h); "
+            "add it to _TYPES in mylib/ctypes_binding.py"
+        ) from None
+
+
+for _name, _fields in _decls.structs.items():
+    _struct = type(_name, (ctypes.Structure,), {"_fields_": [(f.name, _ctype(f.ctype, _name)) for f in _fields]})
+    _TYPES[_name] = _struct
+    _TYPES[f"const {_name} *"] = POINTER(_struct)
+    _TYPES[f"{_name} *"] = POINTER(_struct)
+for _name, _cb in _decls.callbacks.items():
+    _TYPES[_name] = ctypes.CFUNCTYPE(_ctype(_cb.restype, _name), *(_ctype(p.ctype, _name) for p in _cb.params))
+
+#: name → (restype, argtypes), for every function of the header.
+SIGNATURES = {
+    f.name: (_ctype(f.restype, f.name), [_ctype(p.ctype, f.name) for p in f.params]) for f in _decls.functions.values()
+}
+CPoint = _TYPES["Point"]
+
+# ------------------------------------------------------------ the library
+_candidate = _loader.locate()
+_dll_dir = _loader.dll_directory(_candidate)
+try:
+    _lib = ctypes.CDLL(_candidate.path)
+except OSError as exc:
+    raise _loader.load_error(_candidate, f"it could not be loaded ({exc})") from exc
+_loader.check_symbols(_candidate, lambda name: hasattr(_lib, name), SIGNATURES)
+for _name, (_restype, _argtypes) in SIGNATURES.items():
     _f = getattr(_lib, _name)
     _f.restype = _restype
     _f.argtypes = _argtypes
-del _name, _restype, _argtypes, _f
+_loader.check_version(_candidate, _lib.mylib_version().decode("utf-8", "replace"))
+del _name, _restype, _argtypes, _f, _fields, _cb
 
-_loader.check_version(_lib.mylib_version().decode(), _candidate)
-
-_add = _lib.add
-_greet = _lib.greet
-_print_point = _lib.print_point
-_sum_i32 = _lib.mylib_sum_i32
-_sum_f64 = _lib.mylib_sum_f64
-_last_error = _lib.mylib_last_error
-_last_message = _lib.mylib_last_error_message
-
-
-def _raise_last(code: int | None = None) -> None:
-    code = _last_error() if code is None else code
-    raise _common.error(code, _last_message().decode("utf-8", "replace"))
+# ------------------------------------------------------------ out-cells
+# One-element arrays from a shared pool: a call takes its own (list.pop and
+# append are atomic), so threads and re-entrant calls (a signal handler, a
+# __del__) never share a cell; a cell lost to an exception is just collected.
+_int_cells: list = []
+_i64_cells: list = []
+_f64_cells: list = []
 
 
-# ---------------------------------------------------------------- buffers
-class _PyBuffer(ctypes.Structure):
-    _fields_ = [
-        ("buf", c_void_p),
-        ("obj", ctypes.py_object),
-        ("len", ctypes.c_ssize_t),
-        ("itemsize", ctypes.c_ssize_t),
-        ("readonly", c_int),
-        ("ndim", c_int),
-        ("format", c_char_p),
-        ("shape", c_void_p),
-        ("strides", c_void_p),
-        ("suboffsets", c_void_p),
-        ("internal", c_void_p),
-    ]
-
-
-_PyObject_GetBuffer = ctypes.pythonapi.PyObject_GetBuffer
-_PyObject_GetBuffer.argtypes = [ctypes.py_object, POINTER(_PyBuffer), c_int]
-_PyObject_GetBuffer.restype = c_int
-_PyBuffer_Release = ctypes.pythonapi.PyBuffer_Release
-_PyBuffer_Release.argtypes = [POINTER(_PyBuffer)]
-_PyBuffer_Release.restype = None
-_PyBUF_C_CONTIGUOUS = 0x0020 | 0x0008  # PyBUF_C_CONTIGUOUS includes PyBUF_STRIDES
-
-
-def _sum(kernel, mv: memoryview, out):
-    """Calls ``kernel(address, length, out)`` on ``mv``'s memory, without a copy.
-    ctypes can only point into writable buffers, so the buffer's address is
-    taken through the buffer protocol itself (read-only ones included)."""
-    n = mv.nbytes // mv.itemsize
-    if n == 0:
-        status = kernel(None, 0, out)
-    else:
-        view = _PyBuffer()
-        _PyObject_GetBuffer(mv, ctypes.byref(view), _PyBUF_C_CONTIGUOUS)
-        try:
-            status = kernel(view.buf, n, out)
-        finally:
-            _PyBuffer_Release(ctypes.byref(view))
-    if status:
-        _raise_last(status)
-    return out.value
-
-
-# ---------------------------------------------------------------- the API
-# A second, undeclared function object for add's hot path: ctypes' argtypes
-# conversion costs more than the call itself, and add() checks the ints first.
-_add_unchecked = _lib["add"]
-
-
-@documented
-def add(a: int, b: int) -> int:
-    if a.__class__ is int and b.__class__ is int:
-        s = a + b
-        if -2147483648 <= a <= 2147483647 and -2147483648 <= b <= 2147483647 and -2147483648 <= s <= 2147483647:
-            return _add_unchecked(a, b)
-    a = _common.check_int(a, "a", "add")
-    b = _common.check_int(b, "b", "add")
-    s = a + b
-    if not (_common.INT_MIN <= s <= _common.INT_MAX):
-        raise _common.overflow("add", f"{a} + {b} = {s}")
-    return _add(a, b)
-
-
-@documented
-def greet(name: str | bytes) -> None:
-    data = _common.c_string(name)
-    _common.flush_python_stdout()
-    _greet(data)
-    if _last_error():
-        _raise_last()
-
-
-@documented
-def greeting(name: str | bytes) -> str:
-    data = _common.c_string(name)
-    out = c_void_p()
-    status = _lib.mylib_greeting(data, ctypes.byref(out))
-    if status:
-        _raise_last(status)
+def _cell(pool: list, ctype):
     try:
-        return _common.decode(ctypes.string_at(out.value))
+        return pool.pop()
+    except IndexError:
+        return (ctype * 1)()
+
+
+# ------------------------------------------------------------ buffers
+if hasattr(ctypes, "pythonapi"):  # CPython: read-only buffers in place, through the buffer protocol
+
+    class _Export(ctypes.Structure):
+        """A ``Py_buffer`` that releases itself when it is freed, so the export
+        ends on every path (asynchronous exceptions included)."""
+
+        _fields_ = [
+            ("buf", c_void_p), ("obj", c_void_p), ("len", ctypes.c_ssize_t), ("itemsize", ctypes.c_ssize_t),
+            ("readonly", c_int), ("ndim", c_int), ("format", c_char_p), ("shape", c_void_p),
+            ("strides", c_void_p), ("suboffsets", c_void_p), ("internal", c_void_p),
+        ]
+
+        def __del__(self):
+            if self.obj:
+                _PyBuffer_Release(ctypes.byref(self))
+
+    _PyObject_GetBuffer = ctypes.pythonapi.PyObject_GetBuffer
+    _PyObject_GetBuffer.argtypes = [ctypes.py_object, POINTER(_Export), c_int]
+    _PyObject_GetBuffer.restype = c_int
+    _PyBuffer_Release = ctypes.pythonapi.PyBuffer_Release
+    _PyBuffer_Release.argtypes = [POINTER(_Export)]
+    _PyBuffer_Release.restype = None
+
+    def _readonly_address(mv: memoryview):
+        export = _Export()
+        if _PyObject_GetBuffer(mv, ctypes.byref(export), 0) != 0:  # PyBUF_SIMPLE
+            raise BufferError("cannot get the buffer's address")
+        return export.buf, export
+
+else:  # PyPy: ctypes cannot point into read-only memory; copy (the cffi backends do not)
+
+    def _readonly_address(mv: memoryview):
+        copy = (c_char * mv.nbytes).from_buffer_copy(mv)
+        return ctypes.addressof(copy), copy
+
+
+def _address(mv: memoryview):
+    """``(address, keepalive)`` of a contiguous memoryview's data."""
+    if mv.readonly:
+        return _readonly_address(mv)
+    arr = (c_char * mv.nbytes).from_buffer(mv)
+    return ctypes.addressof(arr), arr
+
+
+# ------------------------------------------------------------ primitives
+_mylib_add = _lib.mylib_add
+_mylib_greet = _lib.mylib_greet
+_mylib_print_point = _lib.mylib_print_point
+_mylib_sum_i32 = _lib.mylib_sum_i32
+_mylib_sum_f64 = _lib.mylib_sum_f64
+_mylib_process = _lib.mylib_process
+_mylib_last_error = _lib.mylib_last_error
+_mylib_last_error_message = _lib.mylib_last_error_message
+_mylib_status_str = _lib.mylib_status_str
+
+
+def _c_add(a, b):
+    cell = _cell(_int_cells, c_int)
+    status = _mylib_add(a, b, cell)
+    r = cell[0]
+    _int_cells.append(cell)
+    return r if status == 0 else FAIL_BASE + status
+
+
+def _c_greet(name):
+    return _mylib_greet(name)
+
+
+def _c_print_point(x, y):
+    return _mylib_print_point(ctypes.byref(CPoint(x, y)))
+
+
+def _c_greeting(name):
+    out = c_void_p()
+    status = _lib.mylib_greeting(name, ctypes.byref(out))
+    if status:
+        return status, b""
+    try:
+        return 0, ctypes.string_at(out.value)
     finally:
         _lib.mylib_string_free(out)
 
 
-@documented
-def print_point(p: PointLike) -> None:
-    x, y = _common.point_coords(p)
-    cp = CPoint(x, y)
-    _common.flush_python_stdout()
-    _print_point(ctypes.byref(cp))
-    if _last_error():
-        _raise_last()
+def _sum(kernel, pool, ctype, mv, n):
+    cell = _cell(pool, ctype)
+    if n == 0:
+        status = kernel(None, 0, cell)
+    else:
+        address, keep = _address(mv)
+        try:
+            status = kernel(address, n, cell)
+        finally:
+            keep = None  # ends the export before the API releases the view  # noqa: F841
+    r = cell[0]
+    pool.append(cell)
+    return status, r
 
 
-@documented
-def sum_array(values) -> int:
-    return _sum(_sum_i32, _common.int32_buffer(values), c_int64())
+def _c_sum_i32(mv, n):
+    return _sum(_mylib_sum_i32, _i64_cells, c_int64, mv, n)
 
 
-@documented
-def fast_sum(values) -> float:
-    return _sum(_sum_f64, _common.float64_buffer(values), c_double())
+def _c_sum_f64(mv, n):
+    return _sum(_mylib_sum_f64, _f64_cells, c_double, mv, n)
 
 
-_trampoline = callback_t(_common.trampoline)  # made once, kept for the process' lifetime
-_process = _lib.process
-_current_call = _common.current_call
+#: id → Call of the process() calls in progress: ``user_data`` is the key.
+_calls: dict = {}
 
 
-@documented
-def process(callback, value: int) -> int:
-    _common.check_callback(callback)
-    value = _common.check_int(value, "value", "process")
-    token = _current_call.set(state := [callback, None])  # keeps the callable alive during the call
+def _c_from_handle(user_data):
+    return _calls[user_data]
+
+
+def _c_process(call, value):
+    key = id(call)
+    cell = _cell(_int_cells, c_int)
     try:
-        r = _process(_trampoline, value)
+        _calls[key] = call
+        # A traceback that holds the trampoline's frame holds this one too
+        # (f_back): no local of it may refer to the Call at its end.
+        call = None
+        status = _mylib_process(_trampoline_c, key, value, cell)
+    except ctypes.ArgumentError as exc:
+        # ctypes converts its arguments by calling Python code, and reports the
+        # recursion limit reached there as ArgumentError: say what it is.
+        if "RecursionError" in str(exc):
+            raise RecursionError(f"maximum recursion depth exceeded while calling mylib ({exc})") from None
+        raise
     finally:
-        _current_call.reset(token)
-    if state[1] is not None:
-        raise state[1]
-    return r
+        _calls.pop(key, None)
+    r = cell[0]
+    _int_cells.append(cell)
+    return status, r
 
 
-@documented
-def set_debug(enabled: object) -> None:
-    _lib.set_debug(1 if enabled else 0)
+def _c_message(status):
+    if _mylib_last_error() == status:
+        return _mylib_last_error_message().decode("utf-8", "replace")
+    return _mylib_status_str(status).decode("utf-8", "replace")
 
 
-@documented
-def debug_enabled() -> bool:
-    return bool(_lib.mylib_get_debug())
+def _c_set_debug(flag):
+    _lib.set_debug(flag)
 
 
-@documented
-def version() -> str:
+def _c_get_debug():
+    return _lib.mylib_get_debug()
+
+
+def _c_version():
     return _lib.mylib_version().decode()
+
+
+_bound = _api.bind(globals(), {name: globals()[name] for name in _api.PRIMITIVES})
+_trampoline_c = _TYPES["mylib_callback_fn"](_bound["_trampoline"])
+
+
+# ctypes reports an exception that escapes a callback to sys.unraisablehook and
+# returns 0 (which mylib_process would take for success; the API sees the Call
+# is not done and raises). Route the exceptions of our trampoline back to the
+# process() call they belong to; every other report goes to the previous hook.
+def _install_unraisable_hook() -> None:
+    previous = sys.unraisablehook
+    trampoline = _bound["_trampoline"]
+    marker = repr(trampoline)
+    escaped = _bound["_escaped"]
+
+    def hook(args):
+        if args.object is trampoline or (args.object is None and marker in (args.err_msg or "")):
+            escaped.exc = args.exc_value
+        else:
+            previous(args)
+
+    sys.unraisablehook = hook
+
+
+if hasattr(sys, "unraisablehook"):
+    _install_unraisable_hook()

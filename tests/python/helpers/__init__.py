@@ -58,6 +58,13 @@ def library_path() -> Path:
     return path
 
 
+def bundled_library_name() -> str:
+    """The library's file name inside the package (``libmylib.so.0`` on Linux)."""
+    from mylib._names import bundled_filename
+
+    return bundled_filename()
+
+
 def header_version() -> str:
     """``MYLIB_VERSION_STRING`` of include/mylib.h."""
     for line in HEADER.read_text(encoding="utf-8").splitlines():
@@ -96,13 +103,13 @@ def import_backend(module: str):
         raise
 
 
-def subprocess_env(extra: dict[str, str | None] | None = None) -> dict[str, str]:
+def subprocess_env(extra: dict[str, str | None] | None = None, checkout_package: bool = True) -> dict[str, str]:
     """The environment of a child interpreter: the package importable from the
-    checkout (unless MYLIB_TEST_INSTALLED=1), without MYLIB_DEBUG /
-    MYLIB_BACKEND / PYTHONUNBUFFERED unless ``extra`` sets them (a value of
-    None removes a variable)."""
+    checkout (unless MYLIB_TEST_INSTALLED=1 or not ``checkout_package``),
+    without MYLIB_DEBUG / MYLIB_BACKEND / PYTHONUNBUFFERED unless ``extra``
+    sets them (a value of None removes a variable)."""
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
-    if not INSTALLED:
+    if not INSTALLED and checkout_package:
         old = env.get("PYTHONPATH")
         env["PYTHONPATH"] = os.fspath(BINDINGS) + (os.pathsep + old if old else "")
     for key, value in (extra or {}).items():

@@ -1,0 +1,530 @@
+"""The public API of mylib, written once.
+
+Every public function's argument rules, conversions, error mapping and
+docstring live here, and only here. A backend (``ctypes_binding``,
+``cffi_binding``, ``cffi_compiled``) is a thin call layer: it provides the
+*primitives* listed in ``PRIMITIVES`` — each does one C call and returns what
+the C function returned (a status, a value) — and calls ``bind``, which gives
+it its own copy of every function below, running against its primitives.
+
+The rules, the same on every backend:
+
+- **Integers.** An int argument is whatever ``operator.index`` accepts (int,
+  bool, numpy integer scalars, any ``__index__`` object); anything else
+  (float, ``Decimal``, ``Fraction``, str, None) is ``TypeError``. A value that
+  does not fit a C ``int`` is ``MylibOverflowError`` before any C call. The
+  same rule applies to callback results and to the elements of sequences
+  given to ``sum_array``.
+- **Floats.** An element given to ``fast_sum`` is converted as
+  ``math.fsum`` and ``array('d')`` convert it: a ``float``, an int or any
+  object with ``__float__``/``__index__`` (numpy scalars, ``Decimal``,
+  ``Fraction``); str, bytes, None and complex are ``TypeError``; an int too
+  large for a double is ``MylibOverflowError``.
+- **Buffers.** A C-contiguous buffer of the kernel's item type (native
+  ``int32`` for ``sum_array``, native ``float64`` for ``fast_sum``) is used
+  in place, without a copy, read-only ones included; a buffer of another type,
+  byte order or layout is ``TypeError`` (no silent conversion, no hidden
+  copy); the export is released on every path.
+- **Errors.** Every exception raised for a C call comes from the status
+  *that call* returned, never from a later read of the per-thread slot.
+- **Callbacks.** ``process(cb, v)`` returns exactly what ``cb(v)`` returned
+  (as an int), or raises: the callback's own exception object, with its
+  traceback, freed by reference counting alone.
+"""
+
+from __future__ import annotations
+
+import array
+import operator
+import sys
+import threading
+from types import FunctionType
+from typing import Any, Callable, Iterable, Union
+
+from . import _errors
+from ._cdef import FAIL_BASE
+from ._errors import (
+    CallbackFailedError,
+    InvalidLengthError,
+    MisalignedError,
+    MissingCallbackError,
+    MylibError,
+    MylibIOError,
+    MylibOverflowError,
+    NullPointerError,
+    PanicError,
+)
+
+#: The public names, once: ``mylib``, every backend module, ``__all__`` and
+#: the tests derive from this list.
+__all__ = [
+    "add",
+    "greet",
+    "greeting",
+    "Point",
+    "print_point",
+    "sum_array",
+    "fast_sum",
+    "process",
+    "set_debug",
+    "debug_enabled",
+    "version",
+    *_errors.EXCEPTIONS,
+]
+
+#: C functions of ``mylib.h`` that the API does not call, each with the reason.
+#: Every other header function must be called by a primitive (checked by the tests).
+RAW_ONLY = {
+    "add": "tutorial signature; the API calls its status-returning twin mylib_add",
+    "greet": "tutorial signature; the API calls mylib_greet",
+    "print_point": "tutorial signature; the API calls mylib_print_point",
+    "sum_array": "tutorial signature (wraps); the API calls the exact mylib_sum_i32",
+    "fast_sum": "tutorial signature; the API calls mylib_sum_f64",
+    "process": "tutorial signature, no user_data; the API calls mylib_process",
+}
+
+#: What a backend provides to ``bind`` (name → contract).
+PRIMITIVES = {
+    "_c_add": "(a, b) -> the int sum, or FAIL_BASE + status",
+    "_c_greet": "(name: bytes) -> status",
+    "_c_print_point": "(x, y) -> status",
+    "_c_greeting": "(name: bytes) -> (status, bytes)",
+    "_c_sum_i32": "(view, n) -> (status, int): mylib_sum_i32 over n items of a contiguous int32 memoryview",
+    "_c_sum_f64": "(view, n) -> (status, float): mylib_sum_f64 likewise",
+    "_c_process": "(call: Call, value) -> (status, int): mylib_process with the backend's trampoline and a handle to call",
+    "_c_from_handle": "(user_data) -> the Call given to _c_process",
+    "_c_message": "(status) -> str: the message of the call that just returned status on this thread",
+    "_c_set_debug": "(flag: 0 or 1) -> None",
+    "_c_get_debug": "() -> int",
+    "_c_version": "() -> str",
+}
+
+INT_MIN = -(2**31)
+INT_MAX = 2**31 - 1
+
+_index = operator.index
+
+
+# ------------------------------------------------------------ primitives (provided by the backend)
+def _unbound(*args: Any) -> Any:
+    raise RuntimeError("mylib._api is not bound to a backend: use mylib or one of its backend modules")
+
+
+_c_add: Callable[[int, int], int] = _unbound
+_c_greet: Callable[[bytes], int] = _unbound
+_c_print_point: Callable[[int, int], int] = _unbound
+_c_greeting: Callable[[bytes], "tuple[int, bytes]"] = _unbound
+_c_sum_i32: Callable[[memoryview, int], "tuple[int, int]"] = _unbound
+_c_sum_f64: Callable[[memoryview, int], "tuple[int, float]"] = _unbound
+_c_process: Callable[["Call", int], "tuple[int, int]"] = _unbound
+_c_from_handle: Callable[[Any], "Call"] = _unbound
+_c_message: Callable[[int], str] = _unbound
+_c_set_debug: Callable[[int], None] = _unbound
+_c_get_debug: Callable[[], int] = _unbound
+_c_version: Callable[[], str] = _unbound
+
+
+# ------------------------------------------------------------ rules
+def _fail(status: int, detail: str | None = None) -> MylibError:
+    """The exception for the status a call just returned (the one mapping,
+    ``_errors.error``), with the library's message for that call."""
+    message = _c_message(status)
+    return _errors.error(status, f"{message}: {detail}" if detail else message)
+
+
+def c_int(v: object, what: str, func: str) -> int:
+    """The int rule: ``operator.index(v)``, which must fit a C int."""
+    try:
+        i = _index(v)
+    except TypeError:
+        raise TypeError(f"{func}() argument {what} must be an int, not {type(v).__name__}") from None
+    if not INT_MIN <= i <= INT_MAX:
+        raise _errors.overflow(func, f"{what} = {i}")
+    return i
+
+
+def c_string(name: Union[str, bytes, bytearray, memoryview], func: str) -> bytes:
+    """A name as the bytes of a C string: ``str`` as UTF-8 (with
+    ``surrogateescape``, so text decoded from arbitrary bytes round-trips;
+    other lone surrogates are ``UnicodeEncodeError``, a ``ValueError``),
+    bytes-like as given. An embedded NUL is ``ValueError`` (C would cut the
+    string there)."""
+    if isinstance(name, str):
+        data = name.encode("utf-8", "surrogateescape")
+    elif isinstance(name, (bytes, bytearray, memoryview)):
+        data = bytes(name)
+    else:
+        raise TypeError(f"{func}() argument name must be str or bytes, not {type(name).__name__}")
+    if b"\0" in data:
+        raise ValueError(f"{func}() argument name contains an embedded NUL character")
+    return data
+
+
+def _decode(text: bytes) -> str:
+    """Library text as ``str``: UTF-8, undecodable bytes kept as surrogates."""
+    return text.decode("utf-8", "surrogateescape")
+
+
+def _flush_python_stdout() -> None:
+    """Flushes Python's buffered ``sys.stdout`` so that text printed before a
+    call that writes to the C stdout comes out first."""
+    out = sys.stdout
+    if out is not None:
+        try:
+            out.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken sys.stdout: the library reports its own write
+
+
+# Buffer formats meaning a native C int / double (struct module syntax).
+_NATIVE = "<" if sys.byteorder == "little" else ">"
+_INT32_FORMATS = frozenset({"i", "@i", "=i", _NATIVE + "i"} | ({"l", "@l"} if array.array("l").itemsize == 4 else set()))
+_F64_FORMATS = frozenset({"d", "@d", "=d", _NATIVE + "d"})
+
+
+def _view(values: object, formats: frozenset, itemsize: int, kind: str, func: str) -> memoryview:
+    """A C-contiguous memoryview of ``values`` with the kernel's item type
+    (see the buffer rule). The caller releases it."""
+    try:
+        mv = memoryview(values)  # type: ignore[arg-type]
+    except TypeError:
+        if isinstance(values, (str, bytes, bytearray)) or not hasattr(values, "__iter__"):
+            raise TypeError(f"{func}() expects a buffer or an iterable of numbers, not {type(values).__name__}") from None
+        try:
+            if kind == "int32":
+                converted = array.array("i", map(_index, values))  # type: ignore[arg-type]
+            else:
+                converted = array.array("d", values)  # type: ignore[arg-type]
+        except OverflowError as exc:
+            raise _errors.overflow(func, f"an element ({exc})") from None
+        except TypeError as exc:
+            raise TypeError(f"{func}() elements must be {'ints' if kind == 'int32' else 'real numbers'}: {exc}") from None
+        return memoryview(converted)
+    if mv.format not in formats or mv.itemsize != itemsize:
+        fmt = mv.format
+        mv.release()
+        raise TypeError(
+            f"{func}() needs {kind} items, got a buffer of format {fmt!r}; convert it explicitly "
+            f"(e.g. numpy: a.astype({'numpy.int32' if kind == 'int32' else 'numpy.float64'}))"
+        )
+    if not mv.c_contiguous:
+        mv.release()
+        raise TypeError(f"{func}() needs a C-contiguous buffer; copy it explicitly (e.g. numpy.ascontiguousarray)")
+    return mv
+
+
+def _release(mv: memoryview) -> None:
+    """Ends our export of the caller's buffer now (not when the GC runs)."""
+    try:
+        mv.release()
+    except BufferError:  # pragma: no cover - PyPy keeps FFI views until its GC runs
+        pass
+
+
+class Point:
+    """A point with C ``int`` coordinates, like the C ``Point`` struct."""
+
+    __slots__ = ("x", "y")
+
+    def __init__(self, x: int, y: int) -> None:
+        self.x = x
+        self.y = y
+
+    def __iter__(self):
+        yield self.x
+        yield self.y
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Point):
+            return self.x == other.x and self.y == other.y
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"Point({self.x!r}, {self.y!r})"
+
+
+PointLike = Union[Point, "tuple[int, int]"]
+
+
+# ------------------------------------------------------------ callbacks
+class Call:
+    """The state of one ``process`` call, reached from C through ``user_data``."""
+
+    __slots__ = ("callback", "exc", "done")
+
+    def __init__(self, callback: Callable[[int], int]) -> None:
+        self.callback = callback
+        self.exc: BaseException | None = None
+        self.done = False
+
+
+def _callback_result(r: object) -> int:
+    """A callback's result by the int rule."""
+    try:
+        i = _index(r)
+    except TypeError:
+        raise TypeError(f"the process() callback must return an int, not {type(r).__name__}") from None
+    if not INT_MIN <= i <= INT_MAX:
+        raise _errors.overflow("process", f"the callback's result {i}")
+    return i
+
+
+def _trampoline(user_data, value, result_out):
+    """The C callback every backend hands to ``mylib_process`` (wrapped in its
+    FFI's callback type): runs the ``Call``'s callable, checks its result and
+    writes it, returns 0; on any exception stores it in the ``Call`` and
+    returns 1, so the C call fails instead of returning a value the callback
+    did not return. A backend whose FFI can report an exception raised outside
+    the ``try`` (cffi's ``onerror``) passes it to ``_onerror``."""
+    call = _c_from_handle(user_data)
+    try:
+        r = call.callback(value)
+        if r.__class__ is not int or not -2147483648 <= r <= 2147483647:
+            r = _callback_result(r)
+        result_out[0] = r
+        call.done = True
+        return 0
+    except BaseException as exc:  # noqa: BLE001 - re-raised by process()
+        call.exc = exc
+        # This frame is in exc's traceback: drop its reference to the Call,
+        # or exc -> traceback -> frame -> call -> exc would be a cycle.
+        call = None
+        return 1
+
+
+#: Exceptions that escaped the trampoline before it could store them, per thread:
+#: callbacks run synchronously on the calling thread, so the innermost
+#: ``process`` call of the thread is the one they belong to.
+_escaped = threading.local()
+
+
+def _onerror(exc_type, exc, tb) -> None:
+    """cffi ``onerror`` of the trampoline: an exception raised outside its
+    ``try`` (an asynchronous exception at its first instruction, the
+    recursion limit). Stored in the trampoline's ``Call`` when its frame can
+    be found, else kept for this thread's innermost ``process`` call."""
+    call = None
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code is _trampoline.__code__:
+            try:
+                call = _c_from_handle(frame.f_locals["user_data"])
+            except Exception:  # noqa: BLE001 - fall back to the per-thread slot
+                call = None
+            frame.clear()  # finished; clearing its locals breaks exc -> tb -> frame cycles
+            break
+        tb = tb.tb_next
+    if call is not None:
+        call.exc = exc
+    else:
+        _escaped.exc = exc
+
+
+def _near_recursion_limit() -> bool:
+    depth, frame, limit = 0, sys._getframe(), sys.getrecursionlimit()
+    while frame is not None and depth < limit:
+        depth += 1
+        frame = frame.f_back
+    return depth >= limit - 60
+
+
+def _lost(status: int) -> BaseException:
+    """What ``process`` raises when its callback failed but the exception did
+    not reach the ``Call``: the exception itself if it was kept for this
+    thread, else ``RecursionError`` near the recursion limit, else
+    ``CallbackFailedError``."""
+    exc = _escaped.__dict__.pop("exc", None)
+    if exc is not None:
+        return exc
+    if _near_recursion_limit():
+        return RecursionError("maximum recursion depth exceeded while calling a mylib callback")
+    return CallbackFailedError(
+        _errors.ERR_CALLBACK_FAILED,
+        "the process() callback failed and its exception was lost on the way (reported through sys.unraisablehook)",
+    )
+
+
+# ------------------------------------------------------------ the API
+def add(a: int, b: int) -> int:
+    """Returns ``a + b``.
+
+    Raises ``TypeError`` unless both are ints (``operator.index``), and
+    ``OverflowError`` (``MylibOverflowError``, code 3) when an argument or the
+    sum does not fit a C int — the library decides the sum's overflow.
+    """
+    if a.__class__ is not int or not -2147483648 <= a <= 2147483647:
+        a = c_int(a, "a", "add")
+    if b.__class__ is not int or not -2147483648 <= b <= 2147483647:
+        b = c_int(b, "b", "add")
+    r = _c_add(a, b)
+    if r >= -2147483648:
+        return r
+    raise _fail(r - FAIL_BASE, f"{a} + {b} = {a + b} does not fit a C int")
+
+
+def greet(name: Union[str, bytes]) -> None:
+    """Writes ``Hello, <name>!`` and a newline to stdout (the C stream,
+    after flushing ``sys.stdout`` so the order is kept).
+
+    ``name`` is ``str`` (UTF-8) or bytes (written as given). An embedded NUL
+    is ``ValueError``; a failed write (closed stdout, broken pipe, full disk)
+    raises ``MylibIOError`` (an ``OSError``, code 5).
+    """
+    data = c_string(name, "greet")
+    _flush_python_stdout()
+    status = _c_greet(data)
+    if status:
+        raise _fail(status)
+
+
+def greeting(name: Union[str, bytes]) -> str:
+    """Returns ``'Hello, <name>!'``, made by the library (and freed by it).
+    Name rules as ``greet``; bytes that are not UTF-8 come back as
+    surrogate escapes."""
+    status, text = _c_greeting(c_string(name, "greeting"))
+    if status:
+        raise _fail(status)
+    return _decode(text)
+
+
+def print_point(p: PointLike) -> None:
+    """Writes ``Point(<x>, <y>)`` and a newline to stdout (as ``greet``).
+    ``p`` is a ``Point`` or an ``(x, y)`` tuple of ints that fit a C int."""
+    if isinstance(p, Point):
+        x, y = p.x, p.y
+    elif isinstance(p, tuple) and len(p) == 2:
+        x, y = p
+    else:
+        raise TypeError(f"print_point() expects a Point or an (x, y) tuple, not {type(p).__name__}")
+    x = c_int(x, "Point.x", "print_point")
+    y = c_int(y, "Point.y", "print_point")
+    _flush_python_stdout()
+    status = _c_print_point(x, y)
+    if status:
+        raise _fail(status)
+
+
+def sum_array(values: Union[Iterable[int], memoryview, Any]) -> int:
+    """Returns the exact sum of int32 ``values`` (64-bit: it never wraps).
+
+    A C-contiguous native int32 buffer (numpy int32, ``array('i')``, a
+    memoryview of format ``'i'``) is read in place, without a copy; other
+    iterables of ints are converted (int rule); a buffer of another type is
+    ``TypeError``; a misaligned buffer is ``MisalignedError`` (code 7).
+    """
+    mv = _view(values, _INT32_FORMATS, 4, "int32", "sum_array")
+    try:
+        status, total = _c_sum_i32(mv, mv.nbytes >> 2)
+    finally:
+        _release(mv)
+    if status:
+        raise _fail(status)
+    return total
+
+
+def fast_sum(values: Union[Iterable[float], memoryview, Any]) -> float:
+    """Returns the compensated sum of float64 ``values``: within 1 ulp of
+    ``math.fsum`` unless the data cancel catastrophically (bound in
+    ``mylib.h``); NaN in, NaN out.
+
+    Buffer rules as ``sum_array``, for native float64; other iterables are
+    converted by the float rule.
+    """
+    mv = _view(values, _F64_FORMATS, 8, "float64", "fast_sum")
+    try:
+        status, total = _c_sum_f64(mv, mv.nbytes >> 3)
+    finally:
+        _release(mv)
+    if status:
+        raise _fail(status)
+    return total
+
+
+def process(callback: Callable[[int], int], value: int) -> int:
+    """Returns ``callback(value)``, with the callback called from C.
+
+    ``value`` and the callback's result follow the int rule (``TypeError``,
+    ``MylibOverflowError``). Any exception raised by the callback — or
+    arriving while it runs, such as ``KeyboardInterrupt`` — propagates as the
+    same object, with the callback's frames in its traceback; the recursion
+    limit reached inside nested calls is ``RecursionError``. ``None`` is
+    ``MissingCallbackError``. Never returns a value the callback did not return.
+    """
+    if not callable(callback):
+        if callback is None:
+            raise MissingCallbackError(_errors.ERR_MISSING_CALLBACK, "process() callback must not be None")
+        raise TypeError(f"process() callback must be callable, not {type(callback).__name__}")
+    if value.__class__ is not int or not -2147483648 <= value <= 2147483647:
+        value = c_int(value, "value", "process")
+    call = Call(callback)
+    status, result = _c_process(call, value)
+    if status == 0 and call.done:
+        return result
+    exc = call.exc
+    if exc is None:
+        if status == 0 or status == _errors.ERR_CALLBACK_FAILED:
+            exc = _lost(status)
+        else:
+            exc = _fail(status)
+    call = None
+    try:
+        raise exc
+    finally:
+        exc = None  # this frame joins the traceback: no cycle through it
+
+
+def set_debug(enabled: object) -> None:
+    """Turns the library's debug log (one line per call, on stderr) on when
+    ``enabled`` is true, off otherwise. Process-wide."""
+    _c_set_debug(1 if enabled else 0)
+
+
+def debug_enabled() -> bool:
+    """Whether the library's debug log is on."""
+    return bool(_c_get_debug())
+
+
+def version() -> str:
+    """The library's version string (equal to the package's ``__version__``)."""
+    return _c_version()
+
+
+# ------------------------------------------------------------ binding
+#: Functions a backend gets its own copy of (the API and what it calls).
+_BOUND = tuple(
+    name
+    for name, obj in list(globals().items())
+    if isinstance(obj, FunctionType) and obj.__module__ == __name__ and obj.__name__ == name and name not in PRIMITIVES
+)
+
+
+def bind(module_globals: dict, primitives: dict[str, Any]) -> dict[str, Any]:
+    """Gives a backend module its copy of the API.
+
+    Every function of this module is copied with its globals replaced by a
+    namespace where the ``_c_*`` primitives are the backend's: the code,
+    rules and docstrings stay the ones written here. The public names
+    (``__all__``) are put into ``module_globals``; the whole bound namespace
+    is returned (the backend takes ``_trampoline`` and ``_onerror`` from it).
+    A missing primitive is an ``ImportError``.
+    """
+    missing = sorted(set(PRIMITIVES) - set(primitives))
+    if missing:
+        raise ImportError(f"{module_globals.get('__name__')} lacks the primitives {', '.join(missing)}")
+    namespace = dict(globals())
+    namespace.update(primitives)
+    for name in _BOUND:
+        f = namespace[name]
+        g = FunctionType(f.__code__, namespace, f.__name__, f.__defaults__, f.__closure__)
+        g.__doc__ = f.__doc__
+        g.__annotations__ = f.__annotations__
+        g.__kwdefaults__ = f.__kwdefaults__
+        g.__qualname__ = f.__qualname__
+        g.__module__ = module_globals.get("__name__", __name__)
+        namespace[name] = g
+    for name in __all__:
+        module_globals[name] = namespace[name]
+    module_globals["__all__"] = list(__all__)
+    return namespace
