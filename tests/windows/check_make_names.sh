@@ -36,7 +36,7 @@ case $target in
     ;;
   *apple*)
     link=$(cargo rustc --quiet --release --lib --crate-type cdylib --target "$target" -- --print link-args 2>&1 || true)
-    install_name=$(grep -o -- '-install_name,@rpath/[^" ]*' <<<"$link" | head -n1 | sed 's|.*@rpath/||')
+    install_name=$(grep -o -- '-install_name,@rpath/[^" ]*' <<<"$link" | awk 'NR == 1' | sed 's|.*@rpath/||')
     check "DYLIB_SONAME (install name)" "${mk[DYLIB_SONAME]}" "$install_name"
     ;;
   *) echo "no run-time name check for $target" >&2; exit 2 ;;

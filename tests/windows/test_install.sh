@@ -53,6 +53,7 @@ left=$(find "$stage" -type f -o -type l)
 [ -z "$left" ] || { echo "uninstall-windows left: $left" >&2; exit 1; }
 
 # PREFIX unset: mingw-w64's sysroot (checked without installing there).
-fresh_make -n install-windows DESTDIR="$stage" | grep -q "$stage/usr/x86_64-w64-mingw32/bin/mylib.dll" \
+planned=$(fresh_make -n install-windows DESTDIR="$stage")
+grep -q "$stage/usr/x86_64-w64-mingw32/bin/mylib.dll" <<<"$planned" \
   || { echo "install-windows without PREFIX does not target /usr/x86_64-w64-mingw32" >&2; exit 1; }
 echo "install-windows: DESTDIR staging, pkg-config, app under Wine (DLL on PATH, and static), uninstall OK"
