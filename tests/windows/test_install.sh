@@ -36,7 +36,10 @@ grep -Eq '^Libs.private: .*-lws2_32' "$stage$prefix/lib/pkgconfig/mylib.pc"
 mkdir "$tmp/app"
 # Dynamic: imports mylib.dll, found through PATH (WINEPATH) in bin/.
 "$WIN_CC" -std=c99 -Wall -Wextra -Werror -pedantic tests/install/app.c -o "$tmp/app/app.exe" $(pkg-config --cflags --libs mylib)
-"$OBJDUMP" -p "$tmp/app/app.exe" | grep -q 'DLL Name: mylib.dll' || { echo "app.exe does not import mylib.dll" >&2; exit 1; }
+# (Whole outputs are read before grep: grep -q closing a pipe early would fail
+# the pipeline under pipefail.)
+imports() { "$OBJDUMP" -p "$1" | sed -n 's/^\tDLL Name: //p'; }
+grep -qx 'mylib.dll' <<<"$(imports "$tmp/app/app.exe")" || { echo "app.exe does not import mylib.dll" >&2; exit 1; }
 (cd "$tmp/app" && WINEPATH="$(winepath -w "$stage$prefix/bin" 2>/dev/null)" "${WINE:-wine}" app.exe) | tr -d '\r' | tail -n1
 # Without bin/ on PATH the DLL is not found: the check above is not vacuous.
 if (cd "$tmp/app" && "${WINE:-wine}" app.exe) >/dev/null 2>&1; then echo "app.exe ran without mylib.dll on PATH" >&2; exit 1; fi
@@ -45,7 +48,9 @@ if (cd "$tmp/app" && "${WINE:-wine}" app.exe) >/dev/null 2>&1; then echo "app.ex
 libdir=$(pkg-config --variable=libdir mylib)
 "$WIN_CC" -std=c99 -Wall -Wextra -Werror -pedantic tests/install/app.c -o "$tmp/app/app_static.exe" \
     $(pkg-config --cflags mylib) "$libdir/libmylib.a" $(pkg-config --libs --static mylib | sed 's/-lmylib//; s/-L[^ ]*//')
-if "$OBJDUMP" -p "$tmp/app/app_static.exe" | grep -qi 'DLL Name: mylib'; then echo "app_static.exe imports mylib.dll" >&2; exit 1; fi
+static_imports=$(imports "$tmp/app/app_static.exe")
+[ -n "$static_imports" ] || { echo "no imports read from app_static.exe" >&2; exit 1; }
+if grep -qi 'mylib' <<<"$static_imports"; then echo "app_static.exe imports mylib.dll" >&2; exit 1; fi
 (cd "$tmp/app" && "${WINE:-wine}" app_static.exe) | tr -d '\r' | tail -n1
 
 fresh_make uninstall-windows DESTDIR="$stage" PREFIX="$prefix"
