@@ -661,9 +661,14 @@ def plot(data: dict, path: Path) -> None:
             ax.text(v, y, f" {res['ratio']:.2f}x", va="center", fontsize=7)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
+    labels = {"python": "Python itself", "numpy": "numpy", "raw": "raw ctypes / cffi", "mylib": "mylib backends",
+              "peer": "PyO3, Cython, Numba"}
+    from matplotlib.patches import Patch
+
+    fig.legend(handles=[Patch(color=colors[g], label=labels[g]) for g in labels], loc="lower center", ncol=5)
     fig.suptitle(f"mylib {mylib.__version__}: routes from Python to native code, one run "
                  "(labels: time / baseline's time)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
