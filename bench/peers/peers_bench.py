@@ -440,6 +440,8 @@ def observe(route: Route) -> dict[str, str]:
         # The exact sum does not fit a C int: raising or staying exact are both right.
         got = outcome(lambda: route.add(INT_MAX, 1), INT_MAX + 1)
         obs["add(INT_MAX, 1)"] = got if "WRONG" not in got else got.replace("WRONG: returns", "wraps to")
+        # Not an int: refusing it or adding exactly (3.5) are both right; truncating is not.
+        obs["add(1.5, 2)"] = outcome(lambda: route.add(1.5, 2), 3.5)
     if route.sum is not None:
         ints = np.arange(10, dtype=np.int64)
         obs["sum of an int64 array"] = outcome(lambda: float(route.sum(route.prepare(ints))), 45.0)
@@ -571,7 +573,7 @@ def table(data: dict) -> str:
         p("  ".join(str(x).ljust(w) for x, w in zip(b, widths)))
     p("")
     p("== what each route does, and what it did with bad input (observed in this run)")
-    keys = ["add(INT_MAX, 1)", "sum of an int64 array", "sum of a strided view", "callback raises"]
+    keys = ["add(INT_MAX, 1)", "add(1.5, 2)", "sum of an int64 array", "sum of a strided view", "callback raises"]
     head = ["route", "sum computes"] + keys
     body = [[r["name"], r["sum_does"] or "-"] + [r["observed"].get(k, "-") for k in keys] for r in rows]
     widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]

@@ -7,7 +7,10 @@ mylib's compiled cffi module does, so this route differs from mylib's own
 backends only by the cost of the binding:
 
 - ``add(a, b)``: ``mylib_add``; ``OverflowError`` when the sum does not fit an
-  ``int`` (Cython already refuses arguments that do not fit one);
+  ``int`` (Cython already refuses arguments that do not fit one). Typed ``int``
+  arguments as Cython users write them: Cython converts a float argument by
+  truncating it (``add(1.5, 2) == 3``) where mylib raises ``TypeError``; the
+  bench shows it rather than hiding it;
 - ``fast_sum(data)``: ``mylib_sum_f64`` (the kernel behind C's ``fast_sum``) on
   a typed memoryview ``const double[::1]``: any C-contiguous float64 buffer,
   no copy;

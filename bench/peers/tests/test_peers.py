@@ -74,6 +74,50 @@ def test_the_kernel_routes_call_mylib(routes):
     assert sum(tricky.tolist()) != 1000.0
 
 
+# ------------------------------------------------------------------ the PyO3 and Cython modules' own errors
+def _peer_modules():
+    import peers_cython
+    import peers_pyo3
+
+    return {"pyo3": peers_pyo3, "cython": peers_cython}
+
+
+@pytest.mark.parametrize("name", ["pyo3", "cython"])
+def test_peer_modules_refuse_bad_input(name):
+    mod = _peer_modules()[name]
+    assert mod.RELEASE_GIL_FROM == 4096
+    with pytest.raises(OverflowError):
+        mod.add(2**31 - 1, 1)  # the sum does not fit
+    with pytest.raises(OverflowError):
+        mod.add(2**31, 0)  # an argument does not fit
+    if name == "pyo3":
+        with pytest.raises(TypeError):
+            mod.add(1.5, 2)
+    else:
+        assert mod.add(1.5, 2) == 3  # Cython's `int` argument truncates a float (shown in the table)
+    big = np.arange(10_000.0)
+    assert mod.fast_sum(big) == 49_995_000.0  # above the GIL threshold
+    assert mod.fast_sum(np.empty(0)) == 0.0
+    assert mod.fast_sum(memoryview(np.array([0.1] * 10))) == 1.0  # any buffer; compensated
+    for bad in (np.arange(20.0)[::2], np.arange(10), None, [1.0, 2.0]):
+        with pytest.raises((TypeError, ValueError, BufferError)):
+            mod.fast_sum(bad)
+
+    def boom(x):
+        raise KeyError(x)
+
+    with pytest.raises(KeyError) as exc:
+        mod.process(boom, 3)
+    assert exc.value.args == (3,) and exc.traceback  # the callback's own exception, with its traceback
+    with pytest.raises(TypeError):
+        mod.process(lambda x: "not an int", 3)
+    with pytest.raises(OverflowError):
+        mod.process(lambda x: 2**40, 3)
+    with pytest.raises(TypeError):
+        mod.process(None, 3)
+    assert mod.process(lambda x: -x, 2**31 - 1) == -(2**31 - 1)
+
+
 # ------------------------------------------------------------------ the checks catch wrong routes
 def _add(fn):
     return pb.Route("wrong", "test", "nothing", add=fn)
@@ -137,6 +181,8 @@ def test_observe_reports_what_happened():
     assert s["sum of an int64 array"] == "WRONG: returns 0.0"
     assert s["callback raises"] == "ignored, returns 0 (prints a traceback)"
     assert lo["add(INT_MAX, 1)"] == "returns 2147483648"
+    assert lo["add(1.5, 2)"] == "returns 3.5"
+    assert s["add(1.5, 2)"] == "WRONG: returns -2147483648"
     assert lo["sum of a strided view"] == "returns 90.0"
     assert lo["callback raises"] == "raises ZeroDivisionError"
 
@@ -201,6 +247,7 @@ def test_quick_run_writes_a_complete_report(tmp_path, capsys):
     for g in saved["goals"]:
         assert g["met"] == (g["value"] <= g["needed"])
     assert by_name["raw ctypes -> libmylib"]["observed"]["add(INT_MAX, 1)"] == "wraps to -2147483648"
+    assert by_name["Cython -> mylib.h"]["observed"]["add(1.5, 2)"] == "WRONG: returns 3"
 
 
 # ------------------------------------------------------------------ the command line
