@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import ctypes
 import importlib
+import importlib.metadata
 import io
 import json
 import math
@@ -685,6 +686,16 @@ def versions() -> dict[str, str]:
             out[mod] = importlib.import_module(mod).__version__
         except ImportError:
             pass
+    try:
+        out["maturin"] = importlib.metadata.version("maturin")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    lock = ROOT / "bench" / "peers" / "pyo3" / "Cargo.lock"
+    if lock.is_file():  # the pyo3 crate the module was built with
+        text = lock.read_text()
+        at = text.find('name = "pyo3"\nversion = "')
+        if at >= 0:
+            out["pyo3"] = text[at:].split('"')[3]
     return out
 
 

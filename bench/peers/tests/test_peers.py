@@ -222,6 +222,7 @@ def test_quick_run_writes_a_complete_report(tmp_path, capsys):
     text = capsys.readouterr().out
     saved = json.loads((tmp_path / "peers.json").read_text())
     assert saved["sizes"] == sizes
+    assert {"python", "mylib", "numpy", "numba", "Cython", "maturin", "pyo3"} <= set(saved["versions"])
     assert (tmp_path / "peers.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "peers.txt").read_text().strip() in text
     assert "\u2705" not in text and "\u26a0" not in text  # measurements, not marks
