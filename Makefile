@@ -221,7 +221,8 @@ PKG       := bindings/python/mylib
 PKG_LIB   := $(PKG)/$(DYLIB_SONAME)
 PKG_HEADER := $(PKG)/include/mylib.h
 CFFI_STAMP := target/cffi/.built
-python: $(PKG_LIB) $(PKG_HEADER) $(CFFI_STAMP)
+CAPI_SO   := $(PKG)/_mylib_capi.abi3.so
+python: $(PKG_LIB) $(PKG_HEADER) $(CFFI_STAMP) $(CAPI_SO)
 
 $(PKG_LIB): $(DYLIB)
 	cp $(DYLIB) $@
@@ -233,6 +234,13 @@ $(PKG_HEADER): $(HEADER)
 $(CFFI_STAMP): $(LIB_STAMP) $(VENV_STAMP) $(HEADER) bindings/python/build_cffi.py $(PKG)/_cdef.py
 	$(VPY) bindings/python/build_cffi.py --inplace
 	@mkdir -p $(@D) && touch $@
+
+# The Python C API backend's extension: limited API 3.11 (abi3), linked to
+# libmylib like the cffi module. CPython 3.11+ only (the venv's Python here).
+CAPI_CFLAGS := -std=c99 -O2 -fPIC -fvisibility=hidden -Wall -Wextra -Werror -Wno-missing-field-initializers
+$(CAPI_SO): bindings/python/capi/mylib_capi.c $(HEADER) $(LIB_STAMP) $(VENV_STAMP)
+	$(CC) -shared $(CAPI_CFLAGS) -I"$$($(VPY) -c 'import sysconfig; print(sysconfig.get_path("include"))')" -Iinclude \
+	  $< -o $@ -L$(RELEASE) -lmylib -Wl,-rpath,'$$ORIGIN'
 
 # ---------------------------------------------------------------- install
 INSTALLED := $(DESTDIR)$(LIBDIR)/$(DYLIB_REAL) $(DESTDIR)$(LIBDIR)/$(STATICLIB_FILE) \

@@ -40,12 +40,8 @@ PROPERTY_SETTINGS = settings(
 
 
 def _backends():
-    mods = []
-    for name in helpers.BACKEND_MODULES:
-        if name == "cffi_compiled" and not helpers.compiled_is_built():
-            continue
-        mods.append(helpers.import_backend(name))
-    return mods
+    """Every backend that can run here (an unbuilt or unsupported one is left out, never the whole module)."""
+    return [helpers.import_backend(name) for name in helpers.BACKEND_MODULES if helpers.backend_available(name)]
 
 
 BACKENDS = _backends()
