@@ -2,6 +2,7 @@
 #
 #   make test-cmake     CMake consumers (find_package, pkg_check_modules) of a DESTDIR install
 #   make abi-check      the built library's ABI against abi/<host>/ (part of make test)
+#   make abi-selftest   the checker against known breaks and additions (part of make test)
 #   make abi-baseline   record the ABI on purpose (ABI_REF=<commit> to record a commit's)
 
 .PHONY: test-cmake
