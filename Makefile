@@ -226,7 +226,13 @@ endif
 PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
              -e 's|@VERSION@|$(VERSION)|' -e "s|@LIBS_PRIVATE@|$$(cat $(LIBS_PRIVATE_FILE))|"
 
+# The install directories must be absolute (relative ones would land under the
+# current directory and break the relocatable CMake package).
+CHECK_DIRS = @for d in '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' '$(PKGCONFIGDIR)' '$(CMAKEDIR)'; do \
+	  case $$d in /*) ;; *) echo "make: '$$d' is not an absolute path (PREFIX, LIBDIR, INCLUDEDIR, PKGCONFIGDIR, CMAKEDIR)" >&2; exit 1 ;; esac; done
+
 install: $(DYLIB) $(STATICLIB) $(LIBS_PRIVATE_FILE) $(HEADER)
+	$(CHECK_DIRS)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR)
 	install -m 755 $(DYLIB) $(DESTDIR)$(LIBDIR)/$(DYLIB_REAL)
 ifneq ($(DYLIB_REAL),$(DYLIB_FILE))
@@ -253,6 +259,7 @@ endif
 # Removes exactly what install wrote, and the package's own CMake directory
 # when it is left empty (shared directories such as lib/cmake stay).
 uninstall:
+	$(CHECK_DIRS)
 	rm -f $(INSTALLED)
 	@if [ -d $(DESTDIR)$(CMAKEDIR) ] && [ -z "$$(ls -A $(DESTDIR)$(CMAKEDIR))" ]; then rmdir $(DESTDIR)$(CMAKEDIR); fi
 

@@ -12,6 +12,7 @@
 # it is relocatable. DYLIB is the built shared library, read for its pointer
 # size. LIBS_PRIVATE is rustc's native-static-libs line.
 set -euo pipefail
+shopt -s inherit_errexit  # a failure inside $(...) stops the script too
 here=$(cd "$(dirname "$0")" && pwd)
 out=$1
 : "${VERSION:?}" "${CMAKEDIR:?}" "${LIBDIR:?}" "${INCLUDEDIR:?}" "${DYLIB:?}" "${DYLIB_REAL:?}"
@@ -37,7 +38,8 @@ normalize() {
 # The relative path from directory $1 to path $2 (both absolute).
 relpath() {
   local from to up=""
-  from=$(normalize "$1") to=$(normalize "$2")
+  from=$(normalize "$1")
+  to=$(normalize "$2")
   while [ "$from" != / ] && [ "$to" != "$from" ] && [ "${to#"$from"/}" = "$to" ]; do
     from=${from%/*}; [ -n "$from" ] || from=/
     up="../$up"

@@ -5,6 +5,7 @@
 #    `$(pkg-config --cflags --libs mylib-static)`.
 # 2. DESTDIR staging: the files land under DESTDIR+PREFIX, symlinks are right,
 #    and `make uninstall` removes exactly what was installed.
+# 3. Relative install directories are refused.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
@@ -55,4 +56,15 @@ grep -Eq '^Libs.private: .*-l' "$stage/usr/lib/pkgconfig/mylib.pc"
 make --no-print-directory -s uninstall DESTDIR="$stage" PREFIX=/usr
 left=$(find "$stage" -type f -o -type l)
 [ -z "$left" ] || { echo "uninstall left: $left" >&2; exit 1; }
-echo "install: prefix + pkg-config (dynamic and static) + DESTDIR staging + uninstall OK"
+
+# Relative install directories are refused before anything is written.
+rel="relative-libdir-$$"
+for args in "LIBDIR=$rel" "PREFIX=$rel"; do
+  if make --no-print-directory -s install PREFIX="$tmp/p" "$args" 2>"$tmp/rel.err"; then
+    rm -rf "$rel"; echo "make install $args succeeded" >&2; exit 1
+  fi
+  grep -q "'$rel' is not an absolute path" "$tmp/rel.err" || { cat "$tmp/rel.err" >&2; exit 1; }
+  [ ! -e "$rel" ] && [ ! -e "$tmp/p" ] || { rm -rf "$rel"; echo "make install $args wrote files" >&2; exit 1; }
+done
+
+echo "install: prefix + pkg-config (dynamic and static) + DESTDIR staging + uninstall + relative dirs refused OK"
