@@ -16,6 +16,8 @@
 # 6. make uninstall removes the package, its directory included.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The make runs below are serial: no jobserver is passed to a script.
+unset MAKEFLAGS MFLAGS
 root=$PWD
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

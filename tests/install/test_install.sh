@@ -8,6 +8,8 @@
 # 3. Relative install directories are refused.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The make runs below are serial: no jobserver is passed to a script.
+unset MAKEFLAGS MFLAGS
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 CC=${CC:-cc}
