@@ -28,7 +28,7 @@ F64_FORMATS = {"d", "@d", "=d", _NATIVE + "d"}
 
 
 def _int(v) -> int:
-    i = operator.index(v)  # TypeError for anything else
+    i = int(operator.index(v))  # TypeError for anything else; an exact int on every Python
     if not INT_MIN <= i <= INT_MAX:
         raise mylib.MylibOverflowError(OVERFLOW, "model")
     return i
@@ -108,7 +108,7 @@ def _float(v) -> float:
     if isinstance(v, (str, bytes, bytearray, complex)) or v is None:
         raise TypeError("model: not a real number")
     try:
-        return float(v) if hasattr(v, "__float__") else float(operator.index(v))
+        return float(v) if hasattr(type(v), "__float__") else float(operator.index(v))
     except OverflowError:
         raise mylib.MylibOverflowError(OVERFLOW, "model") from None
 
@@ -161,7 +161,7 @@ def process(callback, value) -> int:
         raise TypeError("model: not callable")
     r = callback(_int(value))  # the callback's own exception propagates
     try:
-        i = operator.index(r)
+        i = int(operator.index(r))
     except TypeError:
         raise TypeError("model: callback result") from None
     if not INT_MIN <= i <= INT_MAX:

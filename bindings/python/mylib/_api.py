@@ -129,9 +129,11 @@ def _fail(status: int, detail: str | None = None) -> MylibError:
 
 
 def c_int(v: object, what: str, func: str) -> int:
-    """The int rule: ``operator.index(v)``, which must fit a C int."""
+    """The int rule: ``operator.index(v)`` (as an exact ``int``: before 3.10
+    and on PyPy it returns ``bool`` and other subclasses as they are), which
+    must fit a C int."""
     try:
-        i = _index(v)
+        i = int(_index(v))
     except TypeError:
         raise TypeError(f"{func}() argument {what} must be an int, not {type(v).__name__}") from None
     if not INT_MIN <= i <= INT_MAX:
@@ -190,7 +192,7 @@ def _view(values: object, formats: frozenset, itemsize: int, kind: str, func: st
             if kind == "int32":
                 converted = array.array("i", map(_index, values))  # type: ignore[arg-type]
             else:
-                converted = array.array("d", values)  # type: ignore[arg-type]
+                converted = array.array("d", map(_real, values))  # type: ignore[arg-type]
         except OverflowError as exc:
             raise _errors.overflow(func, f"an element ({exc})") from None
         except TypeError as exc:
@@ -207,6 +209,22 @@ def _view(values: object, formats: frozenset, itemsize: int, kind: str, func: st
         mv.release()
         raise TypeError(f"{func}() needs a C-contiguous buffer; copy it explicitly (e.g. numpy.ascontiguousarray)")
     return mv
+
+
+def _real(v: object) -> float:
+    """The float rule, for one element: a ``float``, anything with ``__float__``
+    (numpy floats, ``Decimal``, ``Fraction``, ints), else anything with
+    ``__index__``; otherwise ``TypeError``. (``array('d')`` applies this rule on
+    CPython but not on PyPy, so it is spelled out here.)"""
+    if v.__class__ is float:
+        return v  # type: ignore[return-value]
+    if hasattr(type(v), "__float__"):
+        return float(v)  # type: ignore[arg-type]
+    try:
+        i = _index(v)
+    except TypeError:
+        raise TypeError(f"must be a real number, not {type(v).__name__}") from None
+    return float(i)
 
 
 def _release(mv: memoryview) -> None:
@@ -259,9 +277,9 @@ _calls: dict[int, list] = {}
 
 
 def _callback_result(r: object) -> int:
-    """A callback's result by the int rule."""
+    """A callback's result by the int rule (an exact ``int``)."""
     try:
-        i = _index(r)
+        i = int(_index(r))
     except TypeError:
         raise TypeError(f"the process() callback must return an int, not {type(r).__name__}") from None
     if not INT_MIN <= i <= INT_MAX:
