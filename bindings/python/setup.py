@@ -19,7 +19,7 @@ from setuptools.command.build_py import build_py
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, os.fspath(HERE / "mylib"))
-from _names import library_filename  # noqa: E402
+from _names import bundled_filename, library_filename  # noqa: E402
 from _version import __version__  # noqa: E402
 
 sys.path.pop(0)
@@ -50,7 +50,7 @@ class BuildRustThenPy(build_py):
         super().run()
         dest = Path(self.build_lib) / "mylib"
         dest.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(lib, dest / lib.name)
+        shutil.copy2(lib, dest / bundled_filename())  # the name the compiled module needs (its SONAME)
         (dest / "include").mkdir(exist_ok=True)
         shutil.copy2(ROOT / "include" / "mylib.h", dest / "include" / "mylib.h")
 
