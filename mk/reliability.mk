@@ -12,8 +12,15 @@
 .PHONY: test-slot test-nomem test-valgrind test-fuzz-regressions test-miri miri-setup \
         fuzz fuzz-ci fuzz-setup fuzz-build
 
+# RLIMIT_AS with /proc, valgrind, memfd captures and libFuzzer: Linux. The
+# slot's C test needs POSIX threads only.
+ifeq ($(shell uname -s),Linux)
 TEST_TARGETS += test-slot test-nomem test-valgrind test-fuzz-regressions
 CI_TARGETS += test-miri fuzz-ci
+else ifneq ($(OS),Windows_NT)
+TEST_TARGETS += test-slot
+CI_TARGETS += test-miri
+endif
 
 NIGHTLY ?= nightly
 

@@ -213,6 +213,9 @@ fn references_are_exact_and_reject_wrong_results() {
     // Special values.
     assert!(exact::check_compensated(&[f64::INFINITY, 1.0], f64::INFINITY).is_ok());
     assert!(exact::check_compensated(&[f64::INFINITY, f64::NEG_INFINITY], 0.0).is_err());
+    assert!(exact::check_compensated(&[f64::INFINITY, 1.0], f64::NAN).is_err());
+    // +inf with finite values that overflow to -inf on the way: NaN allowed.
+    assert!(exact::check_compensated(&[f64::INFINITY, -f64::MAX, -f64::MAX], f64::NAN).is_ok());
     assert!(exact::check_compensated(&[f64::NAN], f64::NAN).is_ok());
     // Overflow on the way: inf allowed only when Σ|x| reaches f64::MAX.
     assert!(exact::check_compensated(&[f64::MAX, f64::MAX, -f64::MAX], f64::INFINITY).is_ok());
