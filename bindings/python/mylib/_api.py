@@ -51,6 +51,7 @@ from ._errors import (
     MylibError,
     MylibIOError,
     MylibOverflowError,
+    NoMemoryError,
     NullPointerError,
     PanicError,
 )
