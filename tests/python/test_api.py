@@ -1067,11 +1067,17 @@ def test_exhausted_memory_is_no_memory_error_not_an_abort(backend_module_name, n
         try:
             m.greeting(name)
         except MemoryError as e:
-            print(type(e).__name__, isinstance(e, m.MylibError), e.code)
+            print(type(e).__name__, isinstance(e, m.MylibError), getattr(e, "code", None))
         else:
             print("no error")
         del name
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
         print(m.greeting("small"))
     """)
-    assert proc.stdout.decode().splitlines() == ["NoMemoryError True 9", "Hello, small!"], proc.stdout
+    lines = proc.stdout.decode().splitlines()
+    if sys.implementation.name == "pypy" and (backend_module_name == "ctypes_binding" or name_type == "str"):
+        # PyPy's ctypes copies a bytes argument itself, and PyPy's str encoding needs GC-dependent room: the
+        # binding's own copy may fail first -- Python's MemoryError, not mylib's, and still no abort.
+        assert lines in (["NoMemoryError True 9", "Hello, small!"], ["MemoryError False None", "Hello, small!"]), lines
+    else:
+        assert lines == ["NoMemoryError True 9", "Hello, small!"], lines
