@@ -41,6 +41,8 @@ _SIGNATURES = {
     "mylib_status_str": (c_char_p, [c_int]),  # static
     "mylib_version": (c_char_p, []),  # static
     "mylib_get_debug": (c_int, []),
+    "mylib_set_num_threads": (c_int, [c_int]),
+    "mylib_get_num_threads": (c_int, []),
     "mylib_sum_i32": (c_int, [c_void_p, c_size_t, POINTER(c_int64)]),
     "mylib_sum_f64": (c_int, [c_void_p, c_size_t, POINTER(c_double)]),
     "mylib_greeting": (c_int, [c_char_p, POINTER(c_void_p)]),  # c_void_p: the library owns it until freed
