@@ -1183,6 +1183,25 @@ mod tests {
         }
     }
 
+    /// Small enough for Miri (`cargo +nightly miri test --lib small_threaded`):
+    /// the threaded path on a few blocks of 16, against the model.
+    #[test]
+    fn small_threaded_sums() {
+        let mut rng = Rng(21);
+        let d: Vec<f64> = (0..70).map(|_| rng.mixed()).collect();
+        let v: Vec<i32> = (0..70).map(|_| rng.next() as i32).collect();
+        for n in [0, 1, 16, 17, 33, 70] {
+            let want = model_sum_f64(&d[..n], 16);
+            for threads in 1..=4 {
+                for p in paths() {
+                    let got = sum_f64_split(p, &d[..n], split(16, threads));
+                    assert_eq!(got.to_bits(), want.to_bits(), "{p:?} n={n} t={threads}");
+                    assert_eq!(sum_i32_split(p, &v[..n], split(16, threads)), Some(naive_i32(&v[..n])));
+                }
+            }
+        }
+    }
+
     #[test]
     fn f64_one_block_is_the_unblocked_sum() {
         // n <= BLOCK: the combination is exact, the result is the block's s + c.
