@@ -53,7 +53,7 @@ test-aarch64-rust:
 	$(AARCH64_ENV) CARGO_PROFILE_DEV_OPT_LEVEL=2 $(CARGO) test --target $(AARCH64_TARGET) --features test-panic --lib -- \
 	  --exact kernels::tests::aarch64_takes_neon kernels::tests::neon_matches_portable_bit_for_bit 2>&1 | grep -E '^test |test result'
 
-$(AARCH64_RELEASE)/libmylib.so $(AARCH64_RELEASE)/libmylib.a: $(RUST_SOURCES)
+$(AARCH64_RELEASE)/libmylib.so $(AARCH64_RELEASE)/libmylib.a &: $(RUST_SOURCES)
 	$(AARCH64_ENV) $(CARGO) build --release --lib --quiet --target $(AARCH64_TARGET)
 	@# Programs linked against it look for the SONAME at run time.
 	@ln -sf libmylib.so $(AARCH64_RELEASE)/libmylib.so.$(VERSION_MAJOR)
