@@ -26,24 +26,6 @@
 
 
 /**
- * Elements per block: the fixed unit of work that threads share (a multiple
- * of 16; 512 KiB of `f64`). Part of the summation order of `f64` sums.
- */
-#define BLOCK (1 << 16)
-
-/**
- * The least data given a thread of its own: a sum of `b` bytes uses at
- * most `max(1, b / MIN_BYTES_PER_THREAD)` threads (2 MiB: 262,144 `f64`,
- * 524,288 `i32`). Below that a thread costs more to start than it saves.
- */
-#define MIN_BYTES_PER_THREAD (2 << 20)
-
-/**
- * The largest thread count that can be asked for.
- */
-#define MAX_THREADS 1024
-
-/**
  * Status codes returned by the `mylib_*` functions and stored in the
  * per-thread last-error slot.
  *

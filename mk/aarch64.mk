@@ -71,7 +71,7 @@ $(AARCH64_BUILD)/test_mylib_static: tests/c/test_mylib.c tests/c/harness.h $(HEA
 	  $(AARCH64_RELEASE)/libmylib.a -lpthread -lm -ldl
 
 test-aarch64-c: $(AARCH64_BUILD)/test_mylib $(AARCH64_BUILD)/test_mylib_static
-	@file -b $(AARCH64_BUILD)/test_mylib | grep -q aarch64 || { echo "not an aarch64 binary" >&2; exit 1; }
+	@readelf -h $(AARCH64_BUILD)/test_mylib | grep -q 'AArch64' || { echo "not an aarch64 binary" >&2; exit 1; }
 	@for t in $^; do echo "== $$t (aarch64, under $(QEMU_AARCH64))"; \
 	  $(AARCH64_SAN_ENV) $(AARCH64_RUN) ./$$t | grep -v '^ok '; done
 	@echo "== $(AARCH64_BUILD)/test_mylib with MYLIB_KERNEL=portable (aarch64)"

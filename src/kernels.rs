@@ -123,6 +123,8 @@ const LANES: usize = 16;
 
 /// Elements per block: the fixed unit of work that threads share (a multiple
 /// of 16; 512 KiB of `f64`). Part of the summation order of `f64` sums.
+///
+/// cbindgen:ignore
 pub const BLOCK: usize = 1 << 16;
 
 /// The least data given a thread of its own: a sum of `b` bytes uses at
@@ -133,6 +135,8 @@ pub const BLOCK: usize = 1 << 16;
 /// thread costs more than it saves. (When the other cores are busy with
 /// other work, a thread also waits for one to become free: there
 /// `MYLIB_NUM_THREADS=1` is faster.)
+///
+/// cbindgen:ignore
 pub const MIN_BYTES_PER_THREAD: usize = 2 << 20;
 
 /// Which implementation to run. `Auto` picks the best the CPU supports at run time.

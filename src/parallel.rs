@@ -42,6 +42,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::Error;
 
 /// The largest thread count that can be asked for.
+///
+/// cbindgen:ignore
 pub const MAX_THREADS: usize = 1024;
 
 /// The value given to `set_num_threads`; 0 = use the default.
