@@ -1102,6 +1102,37 @@ mod tests {
         if s.is_finite() { s + c } else { s }
     }
 
+    /// Data whose compensated sum depends on the summation order: huge values
+    /// (~1e20) and their exact negations, shuffled, among values of order 1.
+    /// The exact sum is that of the small values, some 70 binary orders of
+    /// magnitude below the partial sums: past what the (s, c) pairs carry,
+    /// so another combination order changes the low bits of the result. (Not
+    /// much larger: around 1e30 the result's error is quantized so coarsely,
+    /// in multiples of ~2^7, that two orders often agree by chance.)
+    fn order_sensitive(n: usize, rng: &mut Rng) -> Vec<f64> {
+        let huge: Vec<f64> = (0..n / 3).map(|_| rng.normal() * 1e20).collect();
+        let mut v: Vec<f64> = huge.iter().map(|&x| -x).chain(huge.iter().copied()).collect();
+        v.extend((v.len()..n).map(|_| rng.normal()));
+        for i in (1..v.len()).rev() {
+            v.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+        }
+        v
+    }
+
+    #[test]
+    fn order_sensitive_data_is_order_sensitive() {
+        // The premise of the bit-for-bit tests below: on this data a change
+        // of the combination order shows in the result.
+        let mut rng = Rng(8);
+        let d = order_sensitive(64 * 40, &mut rng);
+        let forward = sum_f64_split(Path::Portable, &d, split(64, 1));
+        let mut acc = Combine::default();
+        for pair in d.chunks(64).rev().map(block_f64_portable) {
+            acc.add(pair);
+        }
+        assert_ne!(acc.finish().to_bits(), forward.to_bits());
+    }
+
     fn split(block: usize, threads: usize) -> Split {
         Split {
             block,
@@ -1167,6 +1198,17 @@ mod tests {
                 .into_iter()
                 .filter(|&n| n <= 3 * BLOCK + 17)
             {
+                // Order-sensitive data: a different lane or block order shows.
+                let d = order_sensitive(n, &mut rng);
+                let want = model_sum_f64(&d, block.next_multiple_of(16));
+                for p in paths() {
+                    let got = sum_f64_split(p, &d, split(block, 3));
+                    assert_eq!(
+                        got.to_bits(),
+                        want.to_bits(),
+                        "{p:?} block={block} n={n} (order-sensitive)"
+                    );
+                }
                 let mut d: Vec<f64> = (0..n).map(|_| rng.mixed()).collect();
                 let want = model_sum_f64(&d, block.next_multiple_of(16));
                 for p in paths() {
@@ -1197,7 +1239,7 @@ mod tests {
     #[test]
     fn small_threaded_sums() {
         let mut rng = Rng(21);
-        let d: Vec<f64> = (0..70).map(|_| rng.mixed()).collect();
+        let d = order_sensitive(70, &mut rng);
         let v: Vec<i32> = (0..70).map(|_| rng.next() as i32).collect();
         for n in [0, 1, 16, 17, 33, 70] {
             let want = model_sum_f64(&d[..n], 16);
@@ -1226,11 +1268,18 @@ mod tests {
     #[test]
     fn f64_every_thread_count_and_path_gives_the_same_bits() {
         let mut rng = Rng(11);
+        // Order-sensitive data of length n, starting at offset `off` of its
+        // vector (unaligned starts).
+        let mut data_at = |n: usize, off: usize| {
+            let mut v = vec![0.0; off];
+            v.extend(order_sensitive(n, &mut rng));
+            v
+        };
         // Small blocks: many blocks, every thread count 1..=9.
-        let big: Vec<f64> = (0..400).map(|_| rng.mixed()).collect();
         for block in [16, 48] {
             for n in (0..=100).chain([127, 128, 129, 143, 144, 145, 191, 192, 193, 300]) {
-                let d = &big[n % 4..n % 4 + n];
+                let v = data_at(n, n % 4);
+                let d = &v[n % 4..];
                 let want = sum_f64_split(Path::Portable, d, split(block, 1));
                 for threads in 1..=9 {
                     for p in paths() {
@@ -1243,9 +1292,9 @@ mod tests {
         // The default block, around its boundaries and the thread threshold.
         let mut sizes = lengths_around(BLOCK);
         sizes.extend([524_287, 524_288, 524_289]);
-        let big: Vec<f64> = (0..524_300).map(|_| rng.mixed()).collect();
         for n in sizes {
-            let d = &big[3..3 + n];
+            let v = data_at(n, 3);
+            let d = &v[3..];
             let want = sum_f64_split(Path::Portable, d, split(BLOCK, 1));
             assert_eq!(sum_f64(d).to_bits(), want.to_bits(), "default n={n}");
             for threads in [2, 3, 4, 7] {

@@ -26,7 +26,10 @@ fn last_message() -> String {
         .into_owned()
 }
 
-/// Deterministic data of mixed magnitudes (xorshift).
+/// Deterministic data (xorshift): doubles whose compensated sum depends on
+/// the summation order (huge values and their exact negations, shuffled,
+/// among values of order 1: a threaded sum that combined blocks in another
+/// order would give other bits), and random ints.
 fn data(n: usize, seed: u64) -> (Vec<f64>, Vec<c_int>) {
     let mut x = seed | 1;
     let mut next = move || {
@@ -35,12 +38,13 @@ fn data(n: usize, seed: u64) -> (Vec<f64>, Vec<c_int>) {
         x ^= x << 17;
         x
     };
-    let f = (0..n)
-        .map(|_| {
-            let r = next();
-            ((r >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 10f64.powi((r % 17) as i32 - 8)
-        })
-        .collect();
+    let mut unit = || (next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+    let huge: Vec<f64> = (0..n / 3).map(|_| unit() * 1e20).collect();
+    let mut f: Vec<f64> = huge.iter().map(|&h| -h).chain(huge.iter().copied()).collect();
+    f.extend((f.len()..n).map(|_| unit()));
+    for k in (1..n).rev() {
+        f.swap(k, (next() % (k as u64 + 1)) as usize);
+    }
     let i = (0..n).map(|_| next() as c_int).collect();
     (f, i)
 }

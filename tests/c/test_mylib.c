@@ -1507,12 +1507,26 @@ static bool test_threads_own_errors(void) {
  * a multiple of the 65536-element block. */
 #define PAR_N ((size_t)1048576 + 4099)
 
+/* Doubles whose compensated sum depends on the summation order: huge values
+ * (~1e20) and their exact negations, shuffled, among values of order 1, so
+ * the exact sum lies some 70 binary orders below the partial sums. A
+ * threaded sum that combined blocks in another order would give other bits. */
 static double *par_doubles(void) {
     double *d = malloc(PAR_N * sizeof *d);
-    size_t i;
+    size_t i, third = PAR_N / 3;
     if (d != NULL) {
-        for (i = 0; i < PAR_N; i++) {
-            d[i] = (rng_unit() * 2.0 - 1.0) * pow2((int)(rng_next() % 60) - 30);
+        for (i = 0; i < third; i++) {
+            d[i] = (rng_unit() * 2.0 - 1.0) * 1e20;
+            d[third + i] = -d[i];
+        }
+        for (i = 2 * third; i < PAR_N; i++) {
+            d[i] = rng_unit() * 2.0 - 1.0;
+        }
+        for (i = PAR_N - 1; i > 0; i--) {
+            size_t j = (size_t)(rng_next() % (i + 1));
+            double t = d[i];
+            d[i] = d[j];
+            d[j] = t;
         }
     }
     return d;
