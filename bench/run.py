@@ -32,10 +32,25 @@ import numpy as np  # noqa: E402
 from cffi import FFI  # noqa: E402
 
 import mylib  # noqa: E402
-import mylib.cffi_binding as b_cffi  # noqa: E402
-import mylib.cffi_compiled as b_compiled  # noqa: E402
-import mylib.ctypes_binding as b_ctypes  # noqa: E402
 from mylib import _loader  # noqa: E402
+
+import importlib  # noqa: E402
+import operator  # noqa: E402
+
+
+def _import_backends():
+    """Every backend of mylib.BACKENDS that imports here, fastest first: row name -> module."""
+    found = {}
+    for name, module in mylib.BACKENDS.items():
+        try:
+            found[f"mylib.{module}"] = importlib.import_module(f"mylib.{module}")
+        except ImportError as exc:
+            print(f"  (mylib.{module} not measured: {exc})", file=sys.stderr)
+    return found
+
+
+BACKENDS = _import_backends()
+DEFAULT = f"mylib.{mylib.BACKENDS[mylib.BACKEND]}"  # what import mylib gives
 from mylib._mylib_cffi import ffi as api_ffi, lib as api_lib  # noqa: E402
 
 SIZES = [int(float(s)) for s in os.environ.get("MYLIB_BENCH_SIZES", "1e3 1e5 1e7 1e8").split()]
@@ -124,8 +139,8 @@ def paired_goals(n):
     f = rng.random(n)
     i = rng.integers(-1000, 1000, n, dtype=np.int32)
     threads = cref.read_threads_for(f.nbytes, api_lib.mylib_get_num_threads())  # the threads fast_sum(f) uses
-    mine_f = lambda: b_compiled.fast_sum(f)  # noqa: E731
-    mine_i = lambda: b_compiled.sum_array(i)  # noqa: E731
+    mine_f = lambda: mylib.fast_sum(f)  # noqa: E731  (the default backend)
+    mine_i = lambda: mylib.sum_array(i)  # noqa: E731
     out = api_ffi.new("int64_t *")
     # time(reference) / time(mylib) = mylib's speed / the reference's speed
     return {
@@ -177,13 +192,12 @@ def per_call_results():
         return a + b
 
     add_rows = {
+        "operator.add(3, 4) (a builtin call)": lambda: operator.add(3, 4),
         "raw ctypes (no argtypes)": lambda: raw.add(5, 3),
         "raw ctypes (argtypes)": lambda: raw_decl.add(5, 3),
         "raw cffi ABI": lambda: abi.add(5, 3),
         "raw cffi API": lambda: api_lib.add(5, 3),
-        "mylib.ctypes_binding": lambda: b_ctypes.add(5, 3),
-        "mylib.cffi_binding": lambda: b_cffi.add(5, 3),
-        "mylib.cffi_compiled": lambda: b_compiled.add(5, 3),
+        **{row: (lambda f=m.add: f(5, 3)) for row, m in BACKENDS.items()},
         "pure Python": lambda: py_add(5, 3),
     }
     process_rows = {
@@ -191,24 +205,38 @@ def per_call_results():
         "raw ctypes (argtypes)": lambda: raw_decl.process(ct_cb, 7),
         "raw cffi ABI": lambda: abi.process(abi_cb, 7),
         "raw cffi API": lambda: api_lib.process(api_cb, 7),
-        "mylib.ctypes_binding": lambda: b_ctypes.process(square, 7),
-        "mylib.cffi_binding": lambda: b_cffi.process(square, 7),
-        "mylib.cffi_compiled": lambda: b_compiled.process(square, 7),
+        **{row: (lambda f=m.process: f(square, 7)) for row, m in BACKENDS.items()},
         "pure Python": lambda: square(7),
     }
     empty = median_time(lambda: None)  # the lambda wrapper itself, subtracted
     add = {k: (median_time(f) - empty) * 1e9 for k, f in add_rows.items()}
     process = {k: (median_time(f) - empty) * 1e9 for k, f in process_rows.items()}
-    # Ratios (lambda overhead included on both sides, interleaved samples).
+    # Ratios of times (lambda overhead included on both sides, interleaved samples).
     ratios = {}
-    for backend, raws in [("mylib.ctypes_binding", ["raw ctypes (no argtypes)", "raw ctypes (argtypes)"]),
-                          ("mylib.cffi_binding", ["raw cffi ABI"]), ("mylib.cffi_compiled", ["raw cffi API"])]:
-        for raw_name in raws:
-            ratios[f"{backend} add / {raw_name}"] = paired_ratio(add_rows[backend], add_rows[raw_name])
-    for raw_name in ("raw ctypes (no argtypes)", "raw ctypes (argtypes)"):
-        ratios[f"{raw_name} callback / mylib.cffi_compiled process"] = paired_ratio(
-            process_rows[raw_name], process_rows["mylib.cffi_compiled"])
+    own_raw = {"mylib.ctypes_binding": ["raw ctypes (argtypes)", "raw ctypes (no argtypes)"],
+               "mylib.cffi_binding": ["raw cffi ABI"], "mylib.cffi_compiled": ["raw cffi API"]}
+    for backend, raws in own_raw.items():
+        for raw_name in raws if backend in BACKENDS else []:
+            ratios[f"add: {backend} / {raw_name}"] = paired_ratio(add_rows[backend], add_rows[raw_name])
+    if "mylib.capi" in BACKENDS:
+        ratios["add: mylib.capi / operator.add(3, 4)"] = paired_ratio(
+            add_rows["mylib.capi"], add_rows["operator.add(3, 4) (a builtin call)"])
+    for backend in BACKENDS:
+        ratios[f"callback: {backend} process / raw ctypes callback (argtypes)"] = paired_ratio(
+            process_rows[backend], process_rows["raw ctypes (argtypes)"])
     return add, process, empty * 1e9, ratios
+
+
+def small_paired(n):
+    """The small-array goals: each backend's whole call against numpy.sum on the same array (ratio of times)."""
+    rng = np.random.default_rng(3)
+    f = rng.random(n)
+    i = rng.integers(-1000, 1000, n, dtype=np.int32)
+    out = {}
+    for row, m in BACKENDS.items():
+        out[f"fast_sum: {row} / numpy.sum"] = paired_ratio(lambda m=m: m.fast_sum(f), lambda: np.sum(f))
+        out[f"sum_array: {row} / numpy.sum"] = paired_ratio(lambda m=m: m.sum_array(i), lambda: np.sum(i))
+    return out
 
 
 def sum_results():
@@ -231,18 +259,14 @@ def sum_results():
             "raw ctypes": lambda: raw.fast_sum(f.ctypes.data, n, out_d),
             "raw cffi ABI": lambda: abi.fast_sum(ffi.from_buffer("double[]", f), n, p_d),
             "raw cffi API": lambda: api_lib.fast_sum(api_ffi.from_buffer("double[]", f), n, a_d),
-            "mylib.ctypes_binding": lambda: b_ctypes.fast_sum(f),
-            "mylib.cffi_binding": lambda: b_cffi.fast_sum(f),
-            "mylib.cffi_compiled": lambda: b_compiled.fast_sum(f),
+            **{row: (lambda m=m: m.fast_sum(f)) for row, m in BACKENDS.items()},
             "numpy.sum": lambda: np.sum(f),
         }
         rows_i = {
             "raw ctypes": lambda: raw.mylib_sum_i32(i.ctypes.data, n, out_i),
             "raw cffi ABI": lambda: abi.mylib_sum_i32(ffi.from_buffer("int[]", i), n, p_i),
             "raw cffi API": lambda: api_lib.mylib_sum_i32(api_ffi.from_buffer("int[]", i), n, a_i),
-            "mylib.ctypes_binding": lambda: b_ctypes.sum_array(i),
-            "mylib.cffi_binding": lambda: b_cffi.sum_array(i),
-            "mylib.cffi_compiled": lambda: b_compiled.sum_array(i),
+            **{row: (lambda m=m: m.sum_array(i)) for row, m in BACKENDS.items()},
             "numpy.sum": lambda: np.sum(i),
         }
         if n <= 10**7:
@@ -301,6 +325,7 @@ def main():
     add, process, lambda_ns, ratios = per_call_results()
     sums = sum_results()
     paired = {n: paired_goals(n) for n in SIZES if n >= 10**7}
+    small = {n: small_paired(n) for n in SIZES if n <= 10**3}
     acc = accuracy()
 
     lines = []
@@ -348,8 +373,8 @@ def main():
         for row in table[SIZES[0]][kind]:
             p(f"{row:34s}" + "".join(fmt(table[n][kind].get(row, float("nan")), 11, 2) for n in SIZES))
         for ref in ("numpy.sum", "C reference loop (-O2)", "read bandwidth (C, AVX2)"):
-            p(f"{'  mylib.cffi_compiled / ' + ref:50s}"[:34] + "".join(
-                fmt(table[n][kind]["mylib.cffi_compiled"] / table[n][kind][ref], 11, 2) for n in SIZES))
+            p(f"{'  ' + DEFAULT + ' / ' + ref:50s}"[:34] + "".join(
+                fmt(table[n][kind][DEFAULT] / table[n][kind][ref], 11, 2) for n in SIZES))
 
     p("")
     p(f"== accuracy vs math.fsum ({acc['trials']} random arrays, gauss * 10**uniform(-8, 8), n in 1e3..1e5)")
@@ -358,9 +383,8 @@ def main():
     for case, ok in acc["classic"].items():
         p(f"  {case:40s} {'exact' if ok else 'WRONG'}")
 
-    # Goals, each a ratio of figures from this run.
+    # Goals, each a ratio of figures from this run, with the issue that set it.
     big = [n for n in SIZES if n >= 10**7]
-    small = [n for n in SIZES if n <= 10**3]
     goals = []
 
     def goal(text, value, need, at_most=False):
@@ -368,25 +392,34 @@ def main():
 
     for n in big:
         pg = paired[n]
-        goal(f"fast_sum {n:.0e}: mylib / numpy.sum", pg["f64 / numpy.sum"], 1.1 if n >= 10**8 else 1.0)
+        goal(f"fast_sum {n:.0e}: speed / numpy.sum", pg["f64 / numpy.sum"], 1.1 if n >= 10**8 else 1.0)
         if n >= 10**8:
-            goal(f"fast_sum {n:.0e}: mylib / all-core read ({pg['threads']} threads)", pg["f64 / all-core read"], 0.9)
-        goal(f"fast_sum {n:.0e}: mylib / C loop", pg["f64 / C loop"], 3.0)
-        goal(f"fast_sum {n:.0e}: mylib / read bandwidth", pg["f64 / read bandwidth"], 0.9)
-        goal(f"int32 sum {n:.0e}: mylib / numpy.sum", pg["i32 / numpy.sum"], 1.5)
-        goal(f"int32 sum {n:.0e}: mylib / read bandwidth", pg["i32 / read bandwidth"], 0.9)
+            goal(f"fast_sum {n:.0e}: speed / all-core C read ({pg['threads']} threads)", pg["f64 / all-core read"], 0.9)
+        goal(f"fast_sum {n:.0e}: speed / C loop", pg["f64 / C loop"], 3.0)
+        goal(f"fast_sum {n:.0e}: speed / one-core read bandwidth", pg["f64 / read bandwidth"], 0.9)
+        goal(f"int32 sum {n:.0e}: speed / numpy.sum", pg["i32 / numpy.sum"], 1.5)
+        goal(f"int32 sum {n:.0e}: speed / one-core read bandwidth", pg["i32 / read bandwidth"], 0.9)
         goal(f"int32 sum {n:.0e}: sum_array / mylib_sum_i32 (speed)", pg["sum_array / mylib_sum_i32"], 0.9)
-    for n in small:
-        for kind in ("f64", "i32"):
-            t = table[n][kind]
-            goal(f"{kind} {n:.0e}: mylib.cffi_compiled / numpy.sum", t["mylib.cffi_compiled"] / t["numpy.sum"], 1.0)
+    for n, ratios_n in small.items():
+        for k, v in ratios_n.items():
+            if k.split(": ")[1].startswith("mylib.capi"):
+                goal(f"{k.split(':')[0]} {n:.0e}: time, mylib.capi / numpy.sum", v, 0.5, at_most=True)
+            elif k.split(": ")[1].startswith(DEFAULT) and DEFAULT != "mylib.capi":
+                goal(f"{k.split(':')[0]} {n:.0e}: time, {DEFAULT} / numpy.sum", v, 1.0, at_most=True)
     for k, v in ratios.items():
-        if k.startswith("raw ctypes ("):
-            goal(k, v, 1.0)
-        else:
-            goal(k, v, 1.5, at_most=True)
+        if k.startswith("add: mylib.capi"):
+            goal(k + " (time)", v, 2.0, at_most=True)
+        elif k.startswith("add: "):
+            goal(k + " (time)", v, 1.5, at_most=True)
+        elif k.startswith(f"callback: {DEFAULT} ") or k.startswith("callback: mylib.capi "):
+            goal(k + " (time)", v, 0.9, at_most=True)
     goal("accuracy: max ulp of fast_sum vs math.fsum", acc["max_ulps"]["mylib fast_sum"], 1.0, at_most=True)
     goal("classic cancellation cases exact", float(all(acc["classic"].values())), 1.0)
+    p("")
+    p("== callback round trip / raw ctypes callback (argtypes), every backend (time ratios)")
+    for k, v in ratios.items():
+        if k.startswith("callback: "):
+            p(f"  {k[10:]:70s} {v:6.2f}")
 
     p("")
     p("== goals (ratio, needed, met); large-array ratios from interleaved samples on the same arrays")
@@ -401,6 +434,7 @@ def main():
         "sizes": SIZES, "rust": rust, "c": c, "add_ns": add, "process_ns": process,
         "gbps": {str(n): v for n, v in table.items()}, "accuracy": acc, "ratios": ratios,
         "paired_ratios": {str(n): v for n, v in paired.items()},
+        "small_ratios": {str(n): v for n, v in small.items()},
         "goals": [{"goal": t, "value": v, "needed": nd, "at_most": am, "met": ok} for t, v, nd, am, ok in goals],
         "backend": mylib.BACKEND, "cpu_path": rust["best_path"],
     }
@@ -426,7 +460,7 @@ def plot(table):
         for k, row in enumerate(rows):
             ys = [table[n][kind].get(row, float("nan")) for n in SIZES]
             style = "--" if ("reference" in row or "bandwidth" in row) else "-"
-            lw = 2.5 if row in ("mylib.cffi_compiled", "numpy.sum") else 1.2
+            lw = 2.5 if row in (DEFAULT, "numpy.sum") else 1.2
             ax.plot(SIZES, ys, style, marker=markers[k % len(markers)], color=colors[k], lw=lw, label=row)
         ax.set_xscale("log")
         ax.set_yscale("log")

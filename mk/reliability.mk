@@ -53,11 +53,15 @@ test-nomem: $(BUILD)/test_nomem $(BUILD)/test_nomem_static
 VALGRIND ?= valgrind
 VALGRIND_FLAGS := --error-exitcode=99 --leak-check=full \
   --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
-  --track-origins=yes
+  --track-origins=yes --suppressions=tests/c/valgrind.supp
 VALGRIND_TESTS := $(BUILD)/test_mylib_plain $(BUILD)/test_slot_plain
 
-$(BUILD)/test_%_plain: tests/c/test_%.c tests/c/harness.h $(HEADER) $(DYLIB) | $(BUILD)
-	$(CC) -std=c99 -g -O1 $(CWARN) -Iinclude $< -o $@ -L$(RELEASE) -lmylib -lpthread $(RPATH)
+# A child forked while another thread is mid-sum inherits that thread's
+# memory, which valgrind reports as lost when the child exits: that one test
+# runs natively instead (make test-c-nosan).
+$(BUILD)/test_mylib_plain: PLAIN_CDEFS := -DMYLIB_TEST_NO_FORK_DURING_THREADS='"under valgrind a forked child reports the other threads memory as lost; run natively by make test-c-nosan"'
+$(BUILD)/test_%_plain: tests/c/test_%.c tests/c/harness.h $(HEADER) $(DYLIB) tests/c/valgrind.supp | $(BUILD)
+	$(CC) -std=c99 -g -O1 $(CWARN) $(PLAIN_CDEFS) -Iinclude $< -o $@ -L$(RELEASE) -lmylib -lpthread $(RPATH)
 
 # Runs one suite under memcheck: $(call memcheck,binary,label,env).
 memcheck = log=$(BUILD)/valgrind-$(2).log; echo "== valgrind $(1) $(3)"; \
