@@ -145,7 +145,6 @@ def _address(mv: memoryview):
 
 
 # ------------------------------------------------------------ primitives
-_mylib_add = _lib.mylib_add
 _mylib_process = _lib.mylib_process
 _mylib_last_error = _lib.mylib_last_error
 _mylib_last_error_message = _lib.mylib_last_error_message
@@ -153,9 +152,16 @@ _mylib_status_str = _lib.mylib_status_str
 _mylib_string_free = _lib.mylib_string_free
 
 
+# add's hot path calls an undeclared function object: ctypes' argtypes
+# conversion costs more than the call, and the API hands _c_add only exact ints
+# that fit a C int (which ctypes passes as C ints) and a c_int array (passed as
+# its address).
+_mylib_add_unchecked = _lib["mylib_add"]
+
+
 def _c_add(a, b):
     cell = _cell(_int_cells, c_int)
-    status = _mylib_add(a, b, cell)
+    status = _mylib_add_unchecked(a, b, cell)
     r = cell[0]
     _int_cells.append(cell)
     return r if status == 0 else FAIL_BASE + status
