@@ -1,69 +1,156 @@
-"""Build steps setuptools cannot do by itself: build the Rust library with
-cargo (release), then bundle it and the header into the package. The compiled
-cffi module is built by cffi's own setuptools integration (``cffi_modules``)
-against that library."""
+"""What setuptools cannot do by itself, for the ``mylib-ffi`` distribution:
+
+- build the Rust library with cargo and bundle it in the package under the
+  name the compiled extensions are linked against (``libmylib.so.0``), with
+  the header the ctypes and cffi ABI backends read at run time;
+- link every compiled extension to that copy alone (RUNPATH ``$ORIGIN``, none
+  of the rpaths Python's own link command may carry);
+- put the crate (sources, ``build.rs``, ``cbindgen.toml``, ``Cargo.lock``,
+  header) into the sdist under ``rust/``, so the sdist builds by itself;
+- tag the CPython wheel abi3 (the cffi extension uses the limited API).
+
+The compiled cffi module itself is built by cffi's setuptools integration
+(``cffi_modules``).
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import platform
 import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
+from setuptools.command.sdist import sdist
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-sys.path.insert(0, os.fspath(HERE / "mylib"))
-from _names import library_filename  # noqa: E402
-from _version import __version__  # noqa: E402
 
-sys.path.pop(0)
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_build_cffi = _load("_mylib_build_cffi", HERE / "build_cffi.py")
+sys.path.insert(0, os.fspath(HERE / "mylib"))  # _names imports _version as a top-level module here
+try:
+    import _names
+    import _version
+finally:
+    sys.path.pop(0)
+
+CRATE = _build_cffi.CRATE
+#: cargo's output for the package build: its own directory (a stripped build,
+#: which must not overwrite or invalidate the checkout's target/release).
+TARGET_DIR = CRATE / os.environ.get("CARGO_TARGET_DIR", "target/python")
+LIB_DIR = TARGET_DIR / "release"
+# build_cffi.py (run again by cffi_modules) links against this build.
+os.environ["MYLIB_LIB_DIR"] = os.fspath(LIB_DIR)
+
+#: The compiled extensions, all linked to the bundled library the same way
+#: (build_cffi.link_options): cffi's, and the setuptools Extensions of EXT_MODULES.
+CFFI_MODULES = ["build_cffi.py:ffibuilder"]
+EXT_MODULES: list = []
+
+#: What of the crate the sdist carries (paths relative to the crate root):
+#: what ``cargo rustc --lib`` reads, and the header.
+CRATE_FILES = ["Cargo.toml", "Cargo.lock", "build.rs", "cbindgen.toml", "include/mylib.h"]
+CRATE_DIRS = ["src"]
 
 
 def cargo_build() -> Path:
-    """Builds the release library exactly as ``make`` does (same cargo
-    arguments, so neither rebuilds the other's output); returns its path."""
-    cargo_toml = (ROOT / "Cargo.toml").read_text(encoding="utf-8")
+    """Builds the shared library (release profile, locked dependencies,
+    symbols stripped); returns its path."""
+    cargo_toml = (CRATE / "Cargo.toml").read_text(encoding="utf-8")
     crate_version = re.search(r'^version = "([^"]+)"', cargo_toml, re.M).group(1)
-    if crate_version != __version__:
-        sys.exit(f"version mismatch: Cargo.toml {crate_version}, mylib/_version.py {__version__}")
+    if crate_version != _version.__version__:
+        sys.exit(f"version mismatch: Cargo.toml {crate_version}, mylib/_version.py {_version.__version__}")
     cargo = os.environ.get("CARGO", "cargo")
-    subprocess.run(
-        [cargo, "rustc", "--release", "--lib", "--quiet", "--", "--print", "native-static-libs"],
-        cwd=ROOT,
-        check=True,
-        stderr=subprocess.DEVNULL if os.environ.get("MYLIB_QUIET_CARGO") else None,
-    )
-    return ROOT / "target" / "release" / library_filename()
+    env = dict(os.environ, CARGO_TARGET_DIR=os.fspath(TARGET_DIR), CARGO_PROFILE_RELEASE_STRIP="symbols")
+    try:
+        subprocess.run(
+            [cargo, "rustc", "--release", "--lib", "--locked", "--crate-type", "cdylib"], cwd=CRATE, env=env, check=True
+        )
+    except FileNotFoundError:
+        sys.exit(f"building mylib needs Rust's cargo ({cargo!r} is not on PATH): install it from https://rustup.rs")
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"cargo failed to build the mylib library (exit status {exc.returncode})")
+    return LIB_DIR / _names.library_filename()
 
 
-class BuildRustThenPy(build_py):
-    """build_py + the Rust library and the header bundled into the package."""
+class BuildPy(build_py):
+    """build_py, plus the Rust library and the header in the package."""
 
     def run(self):
         lib = cargo_build()
         super().run()
         dest = Path(self.build_lib) / "mylib"
         dest.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(lib, dest / lib.name)
+        # The SONAME (macOS: install name), which the extensions' dependency names.
+        shutil.copy2(lib, dest / _names.bundled_filename())
         (dest / "include").mkdir(exist_ok=True)
-        shutil.copy2(ROOT / "include" / "mylib.h", dest / "include" / "mylib.h")
+        shutil.copy2(CRATE / "include" / "mylib.h", dest / "include" / "mylib.h")
 
 
-class BuildExtAfterRust(build_ext):
-    """The cffi extension links against the library: make sure it is built."""
+def _is_rpath(arg: str) -> bool:
+    return arg.startswith(("-Wl,-rpath", "-Wl,-R", "-R"))
+
+
+class BuildExt(build_ext):
+    """build_ext after the Rust library is built; no rpath but the extensions' own."""
 
     def run(self):
         cargo_build()
         super().run()
 
+    def build_extensions(self):
+        # Python's LDSHARED may carry -Wl,-rpath,<its own lib dir> (pyenv,
+        # some distributions): it would come before $ORIGIN in the RUNPATH.
+        for attr in ("linker_so", "linker_so_cxx"):
+            command = getattr(self.compiler, attr, None)
+            if command:
+                setattr(self.compiler, attr, [arg for arg in command if not _is_rpath(arg)])
+        super().build_extensions()
+
+
+class Sdist(sdist):
+    """sdist, plus the crate under ``rust/``."""
+
+    def make_release_tree(self, base_dir, files):
+        super().make_release_tree(base_dir, files)
+        dest = Path(base_dir) / "rust"
+        paths = [CRATE / f for f in CRATE_FILES]
+        for d in CRATE_DIRS:
+            paths += sorted(p for p in (CRATE / d).rglob("*") if p.is_file())
+        for path in paths:
+            target = dest / path.relative_to(CRATE)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+
+
+def _options() -> dict:
+    """One abi3 wheel for every CPython >= 3.9 (not for PyPy, debug or
+    free-threaded builds, which have no stable ABI)."""
+    limited = (
+        platform.python_implementation() == "CPython"
+        and not hasattr(sys, "gettotalrefcount")
+        and not sysconfig.get_config_var("Py_GIL_DISABLED")
+    )
+    return {"bdist_wheel": {"py_limited_api": "cp39"}} if limited else {}
+
 
 setup(
-    cmdclass={"build_py": BuildRustThenPy, "build_ext": BuildExtAfterRust},
-    cffi_modules=["build_cffi.py:ffibuilder"],
+    cmdclass={"build_py": BuildPy, "build_ext": BuildExt, "sdist": Sdist},
+    cffi_modules=CFFI_MODULES,
+    ext_modules=EXT_MODULES,
+    options=_options(),
 )
