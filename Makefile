@@ -81,12 +81,12 @@ VPY     := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.done
 
 # The suites `make test` runs, in order; mk/*.mk fragments append theirs.
-TEST_TARGETS := test-rust test-header test-symbols test-c test-count test-install test-python
+TEST_TARGETS := test-rust test-header test-symbols test-c test-count test-install test-python test-pypy
 # Suites .ci/run runs after `make demo` and `make test` (mk/*.mk fragments append theirs).
 CI_TARGETS :=
 
 .PHONY: all lib header demo test test-rust test-header test-symbols test-c test-install test-python \
-        test-count install uninstall bench clean python venv ci-targets
+        test-pypy test-count install uninstall bench clean python venv ci-targets
 
 include $(sort $(wildcard mk/*.mk))
 
@@ -179,6 +179,19 @@ test-install: $(LIB_STAMP)
 
 test-python: $(VENV_STAMP) python
 	$(VPY) -m pytest -q tests/python
+
+# The same suite under PyPy (cffi is built into it), against the checkout's
+# package with its PyPy build of the compiled module; said plainly when no pypy3.
+PYPY      ?= pypy3
+PYPY_VENV := target/pypy-venv
+test-pypy: $(PKG_LIB) $(PKG_HEADER)
+	@if ! command -v $(PYPY) >/dev/null 2>&1; then \
+	  echo "test-pypy: $(PYPY) is not on PATH, so the Python suite did NOT run under PyPy (Debian: apt-get install pypy3 pypy3-dev pypy3-venv)"; \
+	  exit 0; fi; \
+	test -x $(PYPY_VENV)/bin/python || $(PYPY) -m venv $(PYPY_VENV); \
+	$(PYPY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt; \
+	$(PYPY_VENV)/bin/python bindings/python/build_cffi.py --inplace; \
+	$(PYPY_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/python
 
 # ---------------------------------------------------------------- python
 # A virtualenv with the pinned test requirements, made when missing.

@@ -9,8 +9,16 @@
 //! runs with `SIGPIPE` blocked in the calling thread, and a `SIGPIPE` that the
 //! write itself raised is consumed before the mask is restored. A `SIGPIPE`
 //! that was already pending, or one sent by someone else, is left alone.
+//!
+//! On Windows there is no single C runtime: `windows` (in `stdio/windows.rs`)
+//! finds the one the host executable uses and writes through its `stdout`.
 
 use crate::error::Error;
+
+#[cfg(any(windows, test))]
+mod pe;
+#[cfg(windows)]
+mod windows;
 
 #[cfg(not(windows))]
 unsafe extern "C" {
@@ -19,27 +27,22 @@ unsafe extern "C" {
     static mut stdout: *mut libc::FILE;
 }
 
-#[cfg(windows)]
-unsafe extern "C" {
-    fn __acrt_iob_func(index: libc::c_uint) -> *mut libc::FILE;
-}
-
 /// The C runtime's `stdout` stream.
+#[cfg(not(windows))]
 fn c_stdout() -> *mut libc::FILE {
-    #[cfg(not(windows))]
-    {
-        // SAFETY: reading the C library's `stdout` pointer, which it
-        // initialises before any user code runs; we only copy the pointer.
-        unsafe { stdout }
-    }
-    #[cfg(windows)]
-    {
-        // SAFETY: index 1 is stdout in the UCRT; the call has no preconditions.
-        unsafe { __acrt_iob_func(1) }
-    }
+    // SAFETY: reading the C library's `stdout` pointer, which it initialises
+    // before any user code runs; we only copy the pointer.
+    unsafe { stdout }
 }
 
 /// Writes `bytes` to C's stdout and flushes it.
+#[cfg(windows)]
+pub fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
+    windows::write_stdout(bytes)
+}
+
+/// Writes `bytes` to C's stdout and flushes it.
+#[cfg(not(windows))]
 pub fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
     sigpipe::without_sigpipe(|| {
         let out = c_stdout();
@@ -106,9 +109,9 @@ mod sigpipe {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(not(target_os = "linux"), not(windows)))]
 mod sigpipe {
-    /// Elsewhere the host's SIGPIPE disposition applies (untested platforms).
+    /// Elsewhere (macOS, the BSDs) the host's SIGPIPE disposition applies.
     pub fn without_sigpipe<R>(f: impl FnOnce() -> R) -> R {
         f()
     }

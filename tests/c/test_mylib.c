@@ -3,6 +3,12 @@
  *
  * Built twice by the Makefile (against libmylib.so and against libmylib.a),
  * both times with -std=c99 -pedantic -Werror and ASan/UBSan/LSan.
+ *
+ * Windows (mk/windows.mk, run under Wine): the same suite, built with
+ * mingw-w64 against mylib.dll, against libmylib.a, and as a UCRT program.
+ * The `#ifdef _WIN32` parts are the Windows spellings of the POSIX calls
+ * (_pipe, _dup, _dup2, _beginthreadex, a temporary file in %TEMP%); the
+ * SIGPIPE test is POSIX-only, and text-mode stdout is Windows-only.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -10,14 +16,29 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
+#include <process.h>
+#include <windows.h>
+#define dup _dup
+#define dup2 _dup2
+#define close _close
+#define fileno _fileno
+#define pipe(fds) _pipe((fds), 4096, _O_BINARY)
+#define STDOUT_FILENO 1
+#define STDERR_FILENO 2
+#else
+#include <pthread.h>
 #include <unistd.h>
+#endif
 
 #include "mylib.h"
 #include "harness.h"
@@ -69,6 +90,25 @@ static bool test_point_layout(void) {
 
 /* ------------------------------------------------------- fd capture helpers */
 
+/* A temporary file, "w+b", gone when closed. msvcrt.dll's tmpfile() creates
+ * it in the root of the drive, which users may not write to: Windows takes
+ * one from %TEMP%. A binary file: dup2 gives fd 1 its mode, so the capture
+ * sees the bytes written, not a CRLF translation. */
+static FILE *temp_file(const char *mode) {
+#ifdef _WIN32
+    char dir[MAX_PATH], path[MAX_PATH], full_mode[8];
+    DWORD n = GetTempPathA(sizeof dir, dir);
+    if (n == 0 || n >= sizeof dir || GetTempFileNameA(dir, "myl", 0, path) == 0) {
+        return NULL;
+    }
+    snprintf(full_mode, sizeof full_mode, "%sD", mode); /* D: delete on close */
+    return fopen(path, full_mode);
+#else
+    (void)mode;
+    return tmpfile();
+#endif
+}
+
 /* Redirects `fd` (1 or 2) into a temporary file until capture_end. */
 typedef struct {
     int fd;
@@ -76,11 +116,11 @@ typedef struct {
     FILE *tmp;
 } capture;
 
-static bool capture_begin(capture *c, int fd) {
+static bool capture_begin_mode(capture *c, int fd, const char *mode) {
     c->fd = fd;
-    c->tmp = tmpfile();
+    c->tmp = temp_file(mode);
     if (c->tmp == NULL) {
-        perror("tmpfile");
+        perror("temporary file");
         return false;
     }
     fflush(stdout);
@@ -94,6 +134,10 @@ static bool capture_begin(capture *c, int fd) {
     return true;
 }
 
+static bool capture_begin(capture *c, int fd) {
+    return capture_begin_mode(c, fd, "w+b");
+}
+
 /* Restores the fd and returns what was written (malloc'd, NUL-terminated,
  * length in *len_out); NULL on error. */
 static char *capture_end(capture *c, size_t *len_out) {
@@ -104,6 +148,10 @@ static char *capture_end(capture *c, size_t *len_out) {
     dup2(c->saved, c->fd);
     close(c->saved);
     clearerr(stdout);
+#ifdef _WIN32
+    /* Read back the bytes in the file, whatever mode it was written in. */
+    _setmode(fileno(c->tmp), _O_BINARY);
+#endif
     if (fseek(c->tmp, 0, SEEK_END) == 0 && (size = ftell(c->tmp)) >= 0 &&
         fseek(c->tmp, 0, SEEK_SET) == 0) {
         buf = malloc((size_t)size + 1);
@@ -277,6 +325,28 @@ static bool test_greet_ordering(void) {
     return true;
 }
 
+#ifdef _WIN32
+/* A text-mode stdout translates "\n" to "\r\n": mylib's lines get the same
+ * translation as printf's, because they go through the same stream. */
+static bool test_greet_text_mode(void) {
+    capture c;
+    size_t len = 0;
+    char *out;
+    int code;
+    Point p = {1, -1};
+    CHECK(capture_begin_mode(&c, STDOUT_FILENO, "w+t"));
+    printf("a");
+    greet("b");
+    code = mylib_last_error();
+    printf("c\n");
+    print_point(&p);
+    out = capture_end(&c, &len);
+    CHECK_INT(code, MYLIB_OK);
+    CHECK(captured_equals(out, len, "aHello, b!\r\nc\r\nPoint(1, -1)\r\n"));
+    return true;
+}
+#endif
+
 /* fd 1 → the write end of a pipe whose read end is closed: EPIPE, and with the
  * default SIGPIPE disposition the process must survive. */
 static bool test_greet_broken_pipe(void) {
@@ -284,11 +354,15 @@ static bool test_greet_broken_pipe(void) {
     int saved;
     int code_greet, code_point, code_after;
     Point p = {1, 2};
+#ifndef _WIN32
     sigset_t pending;
+#endif
     size_t len = 0;
     char *out;
 
+#ifndef _WIN32
     CHECK(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+#endif
     CHECK(pipe(fds) == 0);
     close(fds[0]);
     fflush(stdout);
@@ -312,9 +386,11 @@ static bool test_greet_broken_pipe(void) {
 
     CHECK_INT(code_greet, MYLIB_ERR_IO);
     CHECK_INT(code_point, MYLIB_ERR_IO);
+#ifndef _WIN32
     /* No SIGPIPE left pending either. */
     CHECK(sigpending(&pending) == 0);
     CHECK(sigismember(&pending, SIGPIPE) == 0);
+#endif
 
     /* stdout works again and nothing from the failed calls leaks out. */
     out = greet_captured("y", &len, &code_after);
@@ -322,6 +398,9 @@ static bool test_greet_broken_pipe(void) {
     CHECK(captured_equals(out, len, "Hello, y!\n"));
     return true;
 }
+
+#ifndef _WIN32
+/* POSIX-only from here to the matching #endif: SIGPIPE and signal masks. */
 
 /* Points fd 1 at a pipe whose read end is closed; returns the saved fd 1. */
 static int stdout_to_broken_pipe(void) {
@@ -395,6 +474,7 @@ static bool test_greet_sigpipe_caller_blocked(void) {
     CHECK(!sigpipe_pending());
     return true;
 }
+#endif /* !_WIN32 */
 
 /* A name longer than stdio's buffer. */
 static bool test_greet_long_name(void) {
@@ -1460,14 +1540,44 @@ static bool thread_body(thread_job *job) {
     return true;
 }
 
+#ifdef _WIN32
+typedef HANDLE thread_t;
+
+static unsigned __stdcall thread_main(void *arg) {
+    thread_job *job = arg;
+    job->ok = thread_body(job);
+    return 0;
+}
+
+static bool thread_start(thread_t *th, thread_job *job) {
+    *th = (HANDLE)_beginthreadex(NULL, 0, thread_main, job, 0, NULL);
+    return *th != 0;
+}
+
+static void thread_join(thread_t th) {
+    WaitForSingleObject(th, INFINITE);
+    CloseHandle(th);
+}
+#else
+typedef pthread_t thread_t;
+
 static void *thread_main(void *arg) {
     thread_job *job = arg;
     job->ok = thread_body(job);
     return NULL;
 }
 
+static bool thread_start(thread_t *th, thread_job *job) {
+    return pthread_create(th, NULL, thread_main, job) == 0;
+}
+
+static void thread_join(thread_t th) {
+    pthread_join(th, NULL);
+}
+#endif
+
 static bool test_threads_own_errors(void) {
-    pthread_t th[N_THREADS];
+    thread_t th[N_THREADS];
     thread_job jobs[N_THREADS];
     int i, started = 0;
     bool all_ok = true;
@@ -1478,13 +1588,13 @@ static bool test_threads_own_errors(void) {
         jobs[i].id = i;
         jobs[i].ok = false;
         jobs[i].why[0] = '\0';
-        if (pthread_create(&th[i], NULL, thread_main, &jobs[i]) != 0) {
+        if (!thread_start(&th[i], &jobs[i])) {
             break;
         }
         started++;
     }
     for (i = 0; i < started; i++) {
-        pthread_join(th[i], NULL);
+        thread_join(th[i]);
     }
     CHECK_INT(started, N_THREADS);
     for (i = 0; i < N_THREADS; i++) {
@@ -1510,8 +1620,13 @@ int main(void) {
     run_test(test_greet_non_utf8, "greet_non_utf8");
     run_test(test_greet_null, "greet_null");
     run_test(test_greet_ordering, "greet_ordering");
+#ifdef _WIN32
+    run_test(test_greet_text_mode, "greet_text_mode");
+#endif
     run_test(test_greet_broken_pipe, "greet_broken_pipe");
+#ifndef _WIN32
     run_test(test_greet_sigpipe_caller_blocked, "greet_sigpipe_caller_blocked");
+#endif
     run_test(test_greet_long_name, "greet_long_name");
     run_test(test_greet_closed_stdout, "greet_closed_stdout");
     run_test(test_mylib_add, "mylib_add");

@@ -19,12 +19,19 @@ import struct
 import sys
 import threading
 import time
-import tracemalloc
 
 import numpy as np
 import pytest
 
 import helpers
+
+try:
+    import tracemalloc
+except ImportError:  # PyPy has no tracemalloc
+    tracemalloc = None
+
+#: The no-copy checks need tracemalloc: they run on CPython.
+needs_tracemalloc = pytest.mark.skipif(tracemalloc is None, reason="no tracemalloc on this interpreter (PyPy); checked on CPython")
 import mylib
 from helpers import INT_MAX, INT_MIN, run_backend
 
@@ -508,6 +515,7 @@ def _float64_nocopy_buffers():
     }
 
 
+@needs_tracemalloc
 def test_tracemalloc_sees_copies():
     """Sanity check of the no-copy instrument: tracemalloc sees copies of numpy, array and bytes buffers."""
     for buf in list(_int32_nocopy_buffers().values()) + list(_float64_nocopy_buffers().values()):
@@ -519,6 +527,7 @@ def test_tracemalloc_sees_copies():
     assert _traced_peak(lambda: array.array("i", part)) >= part.nbytes  # element-wise conversion
 
 
+@needs_tracemalloc
 @pytest.mark.parametrize("kind", list(_int32_nocopy_buffers()))
 def test_sum_array_does_not_copy_int32_buffers(m, kind):
     """sum_array passes an int32 buffer to C without copying it (traced peak far below its size)."""
@@ -530,6 +539,7 @@ def test_sum_array_does_not_copy_int32_buffers(m, kind):
     assert peak < nbytes // 8, f"{peak} bytes traced during the call for a {nbytes}-byte buffer: it was copied"
 
 
+@needs_tracemalloc
 @pytest.mark.parametrize("kind", list(_float64_nocopy_buffers()))
 def test_fast_sum_does_not_copy_float64_buffers(m, kind):
     """fast_sum passes a float64 buffer to C without copying it (traced peak far below its size)."""
@@ -938,6 +948,7 @@ def _moved(samples) -> bool:
     return any(after > before for before, after in samples)
 
 
+@pytest.mark.skipif(not hasattr(ctypes, "PyDLL"), reason="ctypes.PyDLL (a call that holds the GIL) does not exist on PyPy")
 def test_gil_instrument_detects_a_held_gil(big_f64):
     """Sanity check of the GIL instrument: a call that holds the GIL (ctypes.PyDLL) never lets the counter move."""
     lib = ctypes.PyDLL(str(helpers.library_path()))

@@ -193,7 +193,7 @@ def ctypes_lib():
 
 def test_ctypes_lib_releases_gil(ctypes_lib):
     """The ctypes binding uses CDLL (calls release the GIL), not PyDLL."""
-    assert not isinstance(ctypes_lib, ctypes.PyDLL)
+    assert type(ctypes_lib) is ctypes.CDLL
     assert not ctypes_lib._func_flags_ & ctypes._FUNCFLAG_PYTHONAPI
 
 

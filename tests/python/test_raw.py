@@ -63,6 +63,9 @@ def declared(libpath):
         "mylib_greeting": (c_int, [c_char_p, POINTER(c_void_p)]),
         "mylib_string_free": (None, [c_void_p]),
         "mylib_process": (c_int, [mylib_callback_fn, c_void_p, c_int, POINTER(c_int)]),
+        "mylib_add": (c_int, [c_int, c_int, POINTER(c_int)]),
+        "mylib_greet": (c_int, [c_char_p]),
+        "mylib_print_point": (c_int, [POINTER(Point)]),
     }
     for name, (restype, argtypes) in sigs.items():
         f = getattr(lib, name)
@@ -453,6 +456,20 @@ def test_cffi_rejects_out_of_range_args(cffi_lib):
     ffi, lib = cffi_lib
     with pytest.raises(OverflowError):
         lib.add(2**31, 0)
+
+
+def test_declared_status_twins(declared, capfdbinary):
+    """mylib_add / mylib_greet / mylib_print_point return their status; out-values are written only on success."""
+    s = c_int(-7)
+    assert declared.mylib_add(5, 3, byref(s)) == OK and s.value == 8
+    assert declared.mylib_add(INT_MAX, 1, byref(s)) == OVERFLOW and s.value == 8
+    assert declared.mylib_last_error() == OVERFLOW
+    assert declared.mylib_add(1, 2, None) == NULL_POINTER
+    assert declared.mylib_greet(b"twin") == OK
+    assert declared.mylib_greet(None) == NULL_POINTER
+    assert declared.mylib_print_point(byref(Point(3, -4))) == OK
+    assert declared.mylib_print_point(None) == NULL_POINTER
+    assert capfdbinary.readouterr().out == b"Hello, twin!\nPoint(3, -4)\n"
 
 
 @pytest.mark.skipif(sys.byteorder != "little", reason="layout literal assumes little-endian")

@@ -83,20 +83,19 @@ RAW_ONLY = {
     "process": "tutorial signature, no user_data; the API calls mylib_process",
 }
 
-#: What a backend provides to ``bind`` (name → contract).
+#: What a backend provides to ``bind`` (name → contract). Most are generic call
+#: shapes, so a new C function of a known shape needs no backend code.
 PRIMITIVES = {
-    "_c_add": "(a, b) -> the int sum, or FAIL_BASE + status",
-    "_c_greet": "(name: bytes) -> status",
-    "_c_print_point": "(x, y) -> status",
-    "_c_greeting": "(name: bytes) -> (status, bytes)",
-    "_c_sum_i32": "(view, n) -> (status, int): mylib_sum_i32 over n items of a contiguous int32 memoryview",
-    "_c_sum_f64": "(view, n) -> (status, float): mylib_sum_f64 likewise",
+    "_c_add": "(a, b) -> the int sum, or FAIL_BASE + status: mylib_add in one step (the hot path)",
+    "_c_call": "(name, *args) -> int: calls name(args) and returns its int result (ints, bytes, _c_point values)",
+    "_c_call_out": "(name, out, *args) -> (int, value): name(args..., &cell) with a cell of C type out",
+    "_c_call_buffer": "(name, view, item, n, out) -> (int, value): name(data, n, &cell), data the view's memory as item[]",
+    "_c_call_string": "(name, *args) -> (int, bytes): name(args..., &s), s owned by mylib and freed with mylib_string_free",
+    "_c_static_string": "(name, *args) -> str: a const char * result that mylib owns (static or slot-owned)",
+    "_c_point": "(x, y) -> a const Point * argument",
     "_c_process": "(call: Call, value) -> (status, int): mylib_process with the backend's trampoline and a handle to call",
     "_c_from_handle": "(user_data) -> the Call given to _c_process",
     "_c_message": "(status) -> str: the message of the call that just returned status on this thread",
-    "_c_set_debug": "(flag: 0 or 1) -> None",
-    "_c_get_debug": "() -> int",
-    "_c_version": "() -> str",
 }
 
 INT_MIN = -(2**31)
@@ -111,17 +110,15 @@ def _unbound(*args: Any) -> Any:
 
 
 _c_add: Callable[[int, int], int] = _unbound
-_c_greet: Callable[[bytes], int] = _unbound
-_c_print_point: Callable[[int, int], int] = _unbound
-_c_greeting: Callable[[bytes], "tuple[int, bytes]"] = _unbound
-_c_sum_i32: Callable[[memoryview, int], "tuple[int, int]"] = _unbound
-_c_sum_f64: Callable[[memoryview, int], "tuple[int, float]"] = _unbound
+_c_call: Callable[..., int] = _unbound
+_c_call_out: Callable[..., "tuple[int, Any]"] = _unbound
+_c_call_buffer: Callable[[str, memoryview, str, int, str], "tuple[int, Any]"] = _unbound
+_c_call_string: Callable[..., "tuple[int, bytes]"] = _unbound
+_c_static_string: Callable[..., str] = _unbound
+_c_point: Callable[[int, int], Any] = _unbound
 _c_process: Callable[["Call", int], "tuple[int, int]"] = _unbound
 _c_from_handle: Callable[[Any], "Call"] = _unbound
 _c_message: Callable[[int], str] = _unbound
-_c_set_debug: Callable[[int], None] = _unbound
-_c_get_debug: Callable[[], int] = _unbound
-_c_version: Callable[[], str] = _unbound
 
 
 # ------------------------------------------------------------ rules
@@ -374,7 +371,7 @@ def greet(name: Union[str, bytes]) -> None:
     """
     data = c_string(name, "greet")
     _flush_python_stdout()
-    status = _c_greet(data)
+    status = _c_call("mylib_greet", data)
     if status:
         raise _fail(status)
 
@@ -383,7 +380,7 @@ def greeting(name: Union[str, bytes]) -> str:
     """Returns ``'Hello, <name>!'``, made by the library (and freed by it).
     Name rules as ``greet``; bytes that are not UTF-8 come back as
     surrogate escapes."""
-    status, text = _c_greeting(c_string(name, "greeting"))
+    status, text = _c_call_string("mylib_greeting", c_string(name, "greeting"))
     if status:
         raise _fail(status)
     return _decode(text)
@@ -401,7 +398,7 @@ def print_point(p: PointLike) -> None:
     x = c_int(x, "Point.x", "print_point")
     y = c_int(y, "Point.y", "print_point")
     _flush_python_stdout()
-    status = _c_print_point(x, y)
+    status = _c_call("mylib_print_point", _c_point(x, y))
     if status:
         raise _fail(status)
 
@@ -416,7 +413,7 @@ def sum_array(values: Union[Iterable[int], memoryview, Any]) -> int:
     """
     mv = _view(values, _INT32_FORMATS, 4, "int32", "sum_array")
     try:
-        status, total = _c_sum_i32(mv, mv.nbytes >> 2)
+        status, total = _c_call_buffer("mylib_sum_i32", mv, "int", mv.nbytes >> 2, "int64_t")
     finally:
         _release(mv)
     if status:
@@ -434,7 +431,7 @@ def fast_sum(values: Union[Iterable[float], memoryview, Any]) -> float:
     """
     mv = _view(values, _F64_FORMATS, 8, "float64", "fast_sum")
     try:
-        status, total = _c_sum_f64(mv, mv.nbytes >> 3)
+        status, total = _c_call_buffer("mylib_sum_f64", mv, "double", mv.nbytes >> 3, "double")
     finally:
         _release(mv)
     if status:
@@ -478,17 +475,17 @@ def process(callback: Callable[[int], int], value: int) -> int:
 def set_debug(enabled: object) -> None:
     """Turns the library's debug log (one line per call, on stderr) on when
     ``enabled`` is true, off otherwise. Process-wide."""
-    _c_set_debug(1 if enabled else 0)
+    _c_call("set_debug", 1 if enabled else 0)
 
 
 def debug_enabled() -> bool:
     """Whether the library's debug log is on."""
-    return bool(_c_get_debug())
+    return bool(_c_call("mylib_get_debug"))
 
 
 def version() -> str:
     """The library's version string (equal to the package's ``__version__``)."""
-    return _c_version()
+    return _c_static_string("mylib_version")
 
 
 # ------------------------------------------------------------ binding

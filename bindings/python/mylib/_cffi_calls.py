@@ -20,29 +20,42 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
     string = ffi.string
     new_handle = ffi.new_handle
     NULL = ffi.NULL
-    mylib_add = lib.mylib_add
-    mylib_greet = lib.mylib_greet
-    mylib_print_point = lib.mylib_print_point
-    mylib_sum_i32 = lib.mylib_sum_i32
-    mylib_sum_f64 = lib.mylib_sum_f64
     mylib_process = lib.mylib_process
+    mylib_string_free = lib.mylib_string_free
     trampoline: list = [None]
-    # C types resolved once, here: a string given to ffi.new or ffi.from_buffer
-    # is parsed by Python code in ABI mode, and an asynchronous exception
-    # arriving inside that parser leaves cffi unable to parse anything again.
-    INT_P = ffi.typeof("int *")
-    I64_P = ffi.typeof("int64_t *")
-    F64_P = ffi.typeof("double *")
-    CHAR_PP = ffi.typeof("char **")
-    POINT_P = ffi.typeof("Point *")
-    INT_ARRAY = ffi.typeof("int[]")
-    F64_ARRAY = ffi.typeof("double[]")
 
-    # Out-cells from shared pools: a call takes its own (list.pop/append are
-    # atomic), so threads and re-entrant calls never share one.
-    int_cells: list = []
-    i64_cells: list = []
-    f64_cells: list = []
+    # C types resolved once: a string given to ffi.new or ffi.from_buffer is
+    # parsed by Python code in ABI mode, and an asynchronous exception arriving
+    # inside that parser leaves cffi unable to parse anything again.
+    types: dict[str, Any] = {}
+
+    def ctype(decl: str):
+        t = types.get(decl)
+        if t is None:
+            t = types[decl] = ffi.typeof(decl)
+        return t
+
+    for decl in ("int *", "int64_t *", "double *", "char **", "Point *", "int[]", "double[]"):
+        ctype(decl)
+    POINT_P = ctype("Point *")
+    CHAR_PP = ctype("char **")
+
+    # Out-cells from shared pools, one pool per C type: a call takes its own
+    # (list.pop/append are atomic), so threads and re-entrant calls (a signal
+    # handler, a __del__) never share one; a cell lost to an exception is collected.
+    pools: dict[str, list] = {}
+
+    def pool(out: str) -> list:
+        p = pools.get(out)
+        if p is None:
+            ctype(out + " *")
+            p = pools[out] = []
+        return p
+
+    for out in ("int", "int64_t", "double"):
+        pool(out)
+    int_cells = pools["int"]
+    INT_P = types["int *"]
 
     if compiled:
         _c_add = lib.mylib_py_add  # one C call: the sum, or FAIL_BASE + status
@@ -51,6 +64,7 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
             return string(lib.mylib_py_message(status)).decode("utf-8", "replace")
 
     else:
+        mylib_add = lib.mylib_add
 
         def _c_add(a, b):
             try:
@@ -67,44 +81,53 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
                 return string(lib.mylib_last_error_message()).decode("utf-8", "replace")
             return string(lib.mylib_status_str(status)).decode("utf-8", "replace")
 
-    def _c_greet(name):
-        return mylib_greet(name)
+    def _c_call(name, *args):
+        return getattr(lib, name)(*args)
 
-    def _c_print_point(x, y):
-        return mylib_print_point(new(POINT_P, (x, y)))
+    def _c_call_out(name, out, *args):
+        cells = pool(out)
+        try:
+            cell = cells.pop()
+        except IndexError:
+            cell = new(types[out + " *"])
+        status = getattr(lib, name)(*args, cell)
+        r = cell[0]
+        cells.append(cell)
+        return status, r
 
-    def _c_greeting(name):
+    def _c_call_buffer(name, view, item, n, out):
+        cells = pool(out)
+        try:
+            cell = cells.pop()
+        except IndexError:
+            cell = new(types[out + " *"])
+        if n == 0:
+            status = getattr(lib, name)(NULL, 0, cell)
+        else:
+            data = from_buffer(ctype(item + "[]"), view)
+            try:
+                status = getattr(lib, name)(data, n, cell)
+            finally:
+                release(data)  # the export ends now, not when a GC runs (PyPy)
+        r = cell[0]
+        cells.append(cell)
+        return status, r
+
+    def _c_call_string(name, *args):
         out = new(CHAR_PP)
-        status = lib.mylib_greeting(name, out)
+        status = getattr(lib, name)(*args, out)
         if status:
             return status, b""
         try:
             return 0, string(out[0])
         finally:
-            lib.mylib_string_free(out[0])
+            mylib_string_free(out[0])
 
-    def _sum(kernel, pool, ctype, item, mv, n):
-        try:
-            cell = pool.pop()
-        except IndexError:
-            cell = new(ctype)
-        if n == 0:
-            status = kernel(NULL, 0, cell)
-        else:
-            data = from_buffer(item, mv)
-            try:
-                status = kernel(data, n, cell)
-            finally:
-                release(data)  # the export ends now, not when a GC runs (PyPy)
-        r = cell[0]
-        pool.append(cell)
-        return status, r
+    def _c_static_string(name, *args):
+        return string(getattr(lib, name)(*args)).decode("utf-8", "replace")
 
-    def _c_sum_i32(mv, n):
-        return _sum(mylib_sum_i32, i64_cells, I64_P, INT_ARRAY, mv, n)
-
-    def _c_sum_f64(mv, n):
-        return _sum(mylib_sum_f64, f64_cells, F64_P, F64_ARRAY, mv, n)
+    def _c_point(x, y):
+        return new(POINT_P, (x, y))
 
     def _c_process(call, value):
         handle = new_handle(call)  # user_data, valid while `handle` lives
@@ -121,30 +144,19 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
         int_cells.append(cell)
         return status, r
 
-    def _c_set_debug(flag):
-        lib.set_debug(flag)
-
-    def _c_get_debug():
-        return lib.mylib_get_debug()
-
-    def _c_version():
-        return string(lib.mylib_version()).decode()
-
     def set_trampoline(ptr) -> None:
         trampoline[0] = ptr
 
     prims = {
         "_c_add": _c_add,
-        "_c_greet": _c_greet,
-        "_c_print_point": _c_print_point,
-        "_c_greeting": _c_greeting,
-        "_c_sum_i32": _c_sum_i32,
-        "_c_sum_f64": _c_sum_f64,
+        "_c_call": _c_call,
+        "_c_call_out": _c_call_out,
+        "_c_call_buffer": _c_call_buffer,
+        "_c_call_string": _c_call_string,
+        "_c_static_string": _c_static_string,
+        "_c_point": _c_point,
         "_c_process": _c_process,
         "_c_from_handle": ffi.from_handle,
         "_c_message": _c_message,
-        "_c_set_debug": _c_set_debug,
-        "_c_get_debug": _c_get_debug,
-        "_c_version": _c_version,
     }
     return prims, set_trampoline

@@ -83,12 +83,13 @@ _loader.check_version(_candidate, _lib.mylib_version().decode("utf-8", "replace"
 del _name, _restype, _argtypes, _f, _fields, _cb
 
 # ------------------------------------------------------------ out-cells
-# One-element arrays from a shared pool: a call takes its own (list.pop and
-# append are atomic), so threads and re-entrant calls (a signal handler, a
-# __del__) never share a cell; a cell lost to an exception is just collected.
-_int_cells: list = []
-_i64_cells: list = []
-_f64_cells: list = []
+# One-element arrays from shared pools, one pool per C type: a call takes its
+# own (list.pop and append are atomic), so threads and re-entrant calls (a
+# signal handler, a __del__) never share a cell; a cell lost to an exception
+# is just collected.
+_CELL_TYPES = {"int": c_int, "int64_t": c_int64, "double": c_double}
+_pools: dict = {name: [] for name in _CELL_TYPES}
+_int_cells = _pools["int"]
 
 
 def _cell(pool: list, ctype):
@@ -145,14 +146,11 @@ def _address(mv: memoryview):
 
 # ------------------------------------------------------------ primitives
 _mylib_add = _lib.mylib_add
-_mylib_greet = _lib.mylib_greet
-_mylib_print_point = _lib.mylib_print_point
-_mylib_sum_i32 = _lib.mylib_sum_i32
-_mylib_sum_f64 = _lib.mylib_sum_f64
 _mylib_process = _lib.mylib_process
 _mylib_last_error = _lib.mylib_last_error
 _mylib_last_error_message = _lib.mylib_last_error_message
 _mylib_status_str = _lib.mylib_status_str
+_mylib_string_free = _lib.mylib_string_free
 
 
 def _c_add(a, b):
@@ -163,33 +161,28 @@ def _c_add(a, b):
     return r if status == 0 else FAIL_BASE + status
 
 
-def _c_greet(name):
-    return _mylib_greet(name)
+def _c_call(name, *args):
+    return getattr(_lib, name)(*args)
 
 
-def _c_print_point(x, y):
-    return _mylib_print_point(ctypes.byref(CPoint(x, y)))
+def _c_call_out(name, out, *args):
+    pool = _pools[out]
+    cell = _cell(pool, _CELL_TYPES[out])
+    status = getattr(_lib, name)(*args, cell)
+    r = cell[0]
+    pool.append(cell)
+    return status, r
 
 
-def _c_greeting(name):
-    out = c_void_p()
-    status = _lib.mylib_greeting(name, ctypes.byref(out))
-    if status:
-        return status, b""
-    try:
-        return 0, ctypes.string_at(out.value)
-    finally:
-        _lib.mylib_string_free(out)
-
-
-def _sum(kernel, pool, ctype, mv, n):
-    cell = _cell(pool, ctype)
+def _c_call_buffer(name, view, item, n, out):
+    pool = _pools[out]
+    cell = _cell(pool, _CELL_TYPES[out])
     if n == 0:
-        status = kernel(None, 0, cell)
+        status = getattr(_lib, name)(None, 0, cell)
     else:
-        address, keep = _address(mv)
+        address, keep = _address(view)
         try:
-            status = kernel(address, n, cell)
+            status = getattr(_lib, name)(address, n, cell)
         finally:
             keep = None  # ends the export before the API releases the view  # noqa: F841
     r = cell[0]
@@ -197,12 +190,23 @@ def _sum(kernel, pool, ctype, mv, n):
     return status, r
 
 
-def _c_sum_i32(mv, n):
-    return _sum(_mylib_sum_i32, _i64_cells, c_int64, mv, n)
+def _c_call_string(name, *args):
+    out = c_void_p()
+    status = getattr(_lib, name)(*args, ctypes.byref(out))
+    if status:
+        return status, b""
+    try:
+        return 0, ctypes.string_at(out.value)
+    finally:
+        _mylib_string_free(out)
 
 
-def _c_sum_f64(mv, n):
-    return _sum(_mylib_sum_f64, _f64_cells, c_double, mv, n)
+def _c_static_string(name, *args):
+    return getattr(_lib, name)(*args).decode("utf-8", "replace")
+
+
+def _c_point(x, y):
+    return ctypes.byref(CPoint(x, y))
 
 
 #: id → Call of the process() calls in progress: ``user_data`` is the key.
@@ -239,18 +243,6 @@ def _c_message(status):
     if _mylib_last_error() == status:
         return _mylib_last_error_message().decode("utf-8", "replace")
     return _mylib_status_str(status).decode("utf-8", "replace")
-
-
-def _c_set_debug(flag):
-    _lib.set_debug(flag)
-
-
-def _c_get_debug():
-    return _lib.mylib_get_debug()
-
-
-def _c_version():
-    return _lib.mylib_version().decode()
 
 
 _bound = _api.bind(globals(), {name: globals()[name] for name in _api.PRIMITIVES})

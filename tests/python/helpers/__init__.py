@@ -58,6 +58,16 @@ def library_path() -> Path:
     return path
 
 
+def exported_symbol_names() -> list[str]:
+    """The functions listed in tests/exported-symbols.txt."""
+    names = []
+    for line in EXPORTED_SYMBOLS.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            names.append(line)
+    return names
+
+
 def bundled_library_name() -> str:
     """The library's file name inside the package (``libmylib.so.0`` on Linux)."""
     from mylib._names import bundled_filename
