@@ -28,6 +28,9 @@ DIST_BUILD_PINS := "setuptools==84.2.1; python_version >= '3.10'" "setuptools==8
                    "cffi==2.0.0; implementation_name == 'cpython'"
 DIST_TOOLS_VENV := $(DIST_WORK)/tools
 DIST_PYPY_VENV  := $(DIST_WORK)/pypy-build
+# What the build commands run with (not a target-specific export: make would
+# pass that on to the prerequisites, the tools venv among them).
+DIST_BUILD_ENV = PIP_CONSTRAINT=$(abspath $(DIST_WORK)/build-constraints.txt) CARGO_TARGET_DIR=$(DIST_CARGO)
 # cargo's cache for the wheel builds (the unpacked sdist sits at a fixed path, so
 # the CPython and PyPy builds share one library build).
 DIST_CARGO    := $(abspath $(DIST_WORK)/cargo)
@@ -64,17 +67,16 @@ $(DIST_PYPY_VENV)/.done:
 	$(PYPY) -m venv $(DIST_PYPY_VENV)
 	@touch $@
 
-$(DIST_BUILT): export PIP_CONSTRAINT = $(abspath $(DIST_WORK)/build-constraints.txt)
 $(DIST_BUILT): $(DIST_INPUTS) $(DIST_TOOLS_VENV)/.done $(DIST_PYPY_VENV)/.done $(DIST_WORK)/build-constraints.txt
 	rm -rf $(DIST) $(DIST_WORK)/sdist $(DIST_WORK)/src $(DIST_WORK)/wheels
-	@echo "== sdist (build requirements pinned: $$(grep -o '^[^;]*==[^;]*' $$PIP_CONSTRAINT | tr '\n' ' '))"
-	$(DIST_TOOLS_VENV)/bin/python -m build --sdist --outdir $(DIST_WORK)/sdist bindings/python > $(DIST_WORK)/sdist.log 2>&1 \
+	@echo "== sdist (build requirements pinned: $$(grep -o '^[^;]*==[^;]*' $(DIST_WORK)/build-constraints.txt | tr '\n' ' '))"
+	$(DIST_BUILD_ENV) $(DIST_TOOLS_VENV)/bin/python -m build --sdist --outdir $(DIST_WORK)/sdist bindings/python > $(DIST_WORK)/sdist.log 2>&1 \
 	  || { tail -n 30 $(DIST_WORK)/sdist.log >&2; exit 1; }
 	@mkdir -p $(DIST_WORK)/src $(DIST)
 	tar -xzf $(DIST_WORK)/sdist/$(SDIST_FILE) -C $(DIST_WORK)/src
 	@echo "== wheels, built from the unpacked sdist: CPython ($(DIST_PYTHON), abi3) and PyPy ($(PYPY))"
 	for py in $(DIST_TOOLS_VENV)/bin/python $(DIST_PYPY_VENV)/bin/python; do \
-	  CARGO_TARGET_DIR=$(DIST_CARGO) $$py -m pip wheel $(PIP_QUIET) --no-deps --no-cache-dir \
+	  $(DIST_BUILD_ENV) $$py -m pip wheel $(PIP_QUIET) --no-deps --no-cache-dir \
 	    -w $(DIST_WORK)/wheels $(DIST_SRC) > $(DIST_WORK)/wheel.log 2>&1 || { tail -n 30 $(DIST_WORK)/wheel.log >&2; exit 1; }; \
 	done
 	@echo "== auditwheel repair: the manylinux tag (nothing to graft: the library is in the wheel)"
