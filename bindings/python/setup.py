@@ -81,7 +81,7 @@ def cargo_build() -> Path:
             [cargo, "rustc", "--release", "--lib", "--locked", "--crate-type", "cdylib"], cwd=CRATE, env=env, check=True
         )
     except FileNotFoundError:
-        sys.exit(f"building mylib needs Rust's cargo ({cargo!r} is not on PATH): install it from https://rustup.rs")
+        sys.exit(f"building mylib needs Rust's cargo, and {cargo!r} was not found: install Rust from https://rustup.rs")
     except subprocess.CalledProcessError as exc:
         sys.exit(f"cargo failed to build the mylib library (exit status {exc.returncode})")
     return LIB_DIR / _names.library_filename()
