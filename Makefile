@@ -4,7 +4,8 @@
 #   make demo       build and run the C and Python examples
 #   make test       every test: Rust, header drift, exported symbols, C (sanitizers), install, Python
 #   make bench      benchmarks (table, JSON, PNG under bench/results/)
-#   make install    PREFIX=/usr/local DESTDIR=   (uninstall: same variables)
+#   make install    PREFIX=/usr/local DESTDIR=   (uninstall: same variables); installs the
+#                   library, header, pkg-config (mylib, mylib-static) and CMake package
 #   make header     copy the header generated from the Rust sources to include/mylib.h
 #
 # Every target works on a fresh clone, in any order, with -j. The library is a
@@ -26,6 +27,7 @@ DESTDIR ?=
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CMAKEDIR     ?= $(LIBDIR)/cmake/mylib
 
 VERSION       := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 VERSION_MAJOR := $(word 1,$(subst ., ,$(VERSION)))
@@ -208,7 +210,8 @@ PKG       := bindings/python/mylib
 PKG_LIB   := $(PKG)/$(DYLIB_SONAME)
 PKG_HEADER := $(PKG)/include/mylib.h
 CFFI_STAMP := target/cffi/.built
-python: $(PKG_LIB) $(PKG_HEADER) $(CFFI_STAMP)
+CAPI_SO   := $(PKG)/_mylib_capi.abi3.so
+python: $(PKG_LIB) $(PKG_HEADER) $(CFFI_STAMP) $(CAPI_SO)
 
 $(PKG_LIB): $(DYLIB)
 	cp $(DYLIB) $@
@@ -221,15 +224,37 @@ $(CFFI_STAMP): $(LIB_STAMP) $(VENV_STAMP) $(HEADER) bindings/python/build_cffi.p
 	$(VPY) bindings/python/build_cffi.py --inplace
 	@mkdir -p $(@D) && touch $@
 
+# The Python C API backend's extension: limited API 3.11 (abi3), linked to
+# libmylib like the cffi module. CPython 3.11+ only (the venv's Python here).
+CAPI_CFLAGS := -std=c99 -O2 -fPIC -fvisibility=hidden -Wall -Wextra -Werror -Wno-missing-field-initializers
+$(CAPI_SO): bindings/python/capi/mylib_capi.c $(HEADER) $(LIB_STAMP) $(VENV_STAMP)
+	$(CC) -shared $(CAPI_CFLAGS) -I"$$($(VPY) -c 'import sysconfig; print(sysconfig.get_path("include"))')" -Iinclude \
+	  $< -o $@ -L$(RELEASE) -lmylib -Wl,-rpath,'$$ORIGIN'
+
 # ---------------------------------------------------------------- install
+# pkg-config: mylib.pc links the shared library; mylib-static.pc links
+# -lmylib_static, a second name of the archive (-lmylib picks libmylib.so
+# whenever both are installed, whatever --static says).
+# CMake: lib/cmake/mylib/mylibConfig{,Version}.cmake (cmake/), relocatable.
+STATICLIB_ALIAS := $(patsubst %mylib$(suffix $(STATICLIB_FILE)),%mylib_static$(suffix $(STATICLIB_FILE)),$(STATICLIB_FILE))
 INSTALLED := $(DESTDIR)$(LIBDIR)/$(DYLIB_REAL) $(DESTDIR)$(LIBDIR)/$(STATICLIB_FILE) \
-             $(DESTDIR)$(INCLUDEDIR)/mylib.h $(DESTDIR)$(PKGCONFIGDIR)/mylib.pc
+             $(DESTDIR)$(INCLUDEDIR)/mylib.h $(DESTDIR)$(PKGCONFIGDIR)/mylib.pc \
+             $(DESTDIR)$(LIBDIR)/$(STATICLIB_ALIAS) $(DESTDIR)$(PKGCONFIGDIR)/mylib-static.pc \
+             $(DESTDIR)$(CMAKEDIR)/mylibConfig.cmake $(DESTDIR)$(CMAKEDIR)/mylibConfigVersion.cmake
 ifneq ($(DYLIB_REAL),$(DYLIB_FILE))
   INSTALLED += $(DESTDIR)$(LIBDIR)/$(DYLIB_SONAME) $(DESTDIR)$(LIBDIR)/$(DYLIB_FILE)
 endif
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+             -e 's|@VERSION@|$(VERSION)|' -e "s|@LIBS_PRIVATE@|$$(cat $(LIBS_PRIVATE_FILE))|"
+
+# The install directories must be absolute (relative ones would land under the
+# current directory and break the relocatable CMake package).
+CHECK_DIRS = @for d in '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' '$(PKGCONFIGDIR)' '$(CMAKEDIR)'; do \
+	  case $$d in /*) ;; *) echo "make: '$$d' is not an absolute path (PREFIX, LIBDIR, INCLUDEDIR, PKGCONFIGDIR, CMAKEDIR)" >&2; exit 1 ;; esac; done
 
 install: $(DYLIB) $(STATICLIB) $(LIBS_PRIVATE_FILE) $(HEADER)
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	$(CHECK_DIRS)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR)
 	install -m 755 $(DYLIB) $(DESTDIR)$(LIBDIR)/$(DYLIB_REAL)
 ifneq ($(DYLIB_REAL),$(DYLIB_FILE))
 	ln -sf $(DYLIB_REAL) $(DESTDIR)$(LIBDIR)/$(DYLIB_SONAME)
@@ -239,17 +264,25 @@ ifeq ($(DYLIB_EXT),.dylib)
 	install_name_tool -id $(LIBDIR)/$(DYLIB_SONAME) $(DESTDIR)$(LIBDIR)/$(DYLIB_REAL)
 endif
 	install -m 644 $(STATICLIB) $(DESTDIR)$(LIBDIR)/$(STATICLIB_FILE)
+	ln -sf $(STATICLIB_FILE) $(DESTDIR)$(LIBDIR)/$(STATICLIB_ALIAS)
 	install -m 644 $(HEADER) $(DESTDIR)$(INCLUDEDIR)/mylib.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' -e "s|@LIBS_PRIVATE@|$$(cat $(LIBS_PRIVATE_FILE))|" \
-	    mylib.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/mylib.pc
-	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/mylib.pc
+	$(PC_SED) mylib.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/mylib.pc
+	$(PC_SED) mylib-static.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/mylib-static.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/mylib.pc $(DESTDIR)$(PKGCONFIGDIR)/mylib-static.pc
+	VERSION='$(VERSION)' CMAKEDIR='$(CMAKEDIR)' LIBDIR='$(LIBDIR)' INCLUDEDIR='$(INCLUDEDIR)' \
+	  DYLIB='$(DYLIB)' DYLIB_REAL='$(DYLIB_REAL)' DYLIB_SONAME='$(DYLIB_SONAME)' \
+	  STATICLIB_FILE='$(STATICLIB_FILE)' LIBS_PRIVATE="$$(cat $(LIBS_PRIVATE_FILE))" \
+	  cmake/configure-package.sh $(DESTDIR)$(CMAKEDIR)
 ifeq ($(DYLIB_EXT),.so)
 	@if [ -z "$(DESTDIR)" ]; then echo "installed in $(LIBDIR): if that is a system directory (e.g. /usr/local/lib), run 'sudo ldconfig' once so programs find $(DYLIB_SONAME)"; fi
 endif
 
+# Removes exactly what install wrote, and the package's own CMake directory
+# when it is left empty (shared directories such as lib/cmake stay).
 uninstall:
+	$(CHECK_DIRS)
 	rm -f $(INSTALLED)
+	@if [ -d $(DESTDIR)$(CMAKEDIR) ] && [ -z "$$(ls -A $(DESTDIR)$(CMAKEDIR))" ]; then rmdir $(DESTDIR)$(CMAKEDIR); fi
 
 # ---------------------------------------------------------------- bench
 bench: all

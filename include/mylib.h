@@ -1,10 +1,12 @@
 /*
  * mylib: a Rust library with a plain C ABI.
  *
- * Errors: every function clears the calling thread's last error on entry and
- * sets it on failure; read it with mylib_last_error() and
- * mylib_last_error_message() (like errno, one slot per thread). The mylib_*
- * functions also return the status code directly.
+ * Errors: every function sets the calling thread's last error when it fails
+ * and leaves it at MYLIB_OK when it succeeds (whatever its callback did);
+ * read it with mylib_last_error() and mylib_last_error_message() (like errno,
+ * one slot per thread). The mylib_* functions also return the status code
+ * directly. Memory running out for an input-sized allocation (the greeting
+ * of a very long name) is an error, MYLIB_ERR_NO_MEMORY, not an abort.
  *
  * Threads: every function is thread-safe. Strings returned by mylib are
  * released with mylib_string_free(), never with free().
@@ -69,6 +71,12 @@ typedef enum mylib_status {
    * A user callback reported failure by returning non-zero.
    */
   MYLIB_ERR_CALLBACK_FAILED = 8,
+  /**
+   * Memory ran out: an allocation whose size depends on the input (such as
+   * the greeting for a very long name) failed. Nothing was written; the
+   * library stays usable.
+   */
+  MYLIB_ERR_NO_MEMORY = 9,
 } mylib_status;
 
 /**
@@ -122,8 +130,10 @@ int add(int a, int b);
  * `name` is written byte for byte as given, like `printf("%s")`: it need not
  * be UTF-8. Output goes through C's `stdout` stream, so it stays in order
  * with the caller's `printf`. NULL `name`: `MYLIB_ERR_NULL_POINTER`, nothing
- * written. A failed write (closed stdout, broken pipe): `MYLIB_ERR_IO`; on
- * Linux a broken pipe never raises `SIGPIPE` in the caller. Thread-safe.
+ * written. Not enough memory for the line (a very long name):
+ * `MYLIB_ERR_NO_MEMORY`, nothing written. A failed write (closed stdout,
+ * broken pipe): `MYLIB_ERR_IO`; on Linux a broken pipe never raises
+ * `SIGPIPE` in the caller. Thread-safe.
  * `mylib_greet` is the same, returning the status.
  *
  * # Safety
@@ -206,13 +216,31 @@ void set_debug(int enabled);
 /**
  * Returns the calling thread's last error code (`MYLIB_OK`, 0, when the
  * last mylib call on this thread succeeded). Does not clear it.
+ *
+ * The contract: every other function except `mylib_last_error_message`,
+ * `mylib_status_str`, `mylib_version` and `mylib_get_debug` (which never
+ * touch the slot) sets it when it fails and leaves it at `MYLIB_OK` when it
+ * succeeds, whatever mylib calls its callback made (`process`,
+ * `mylib_process`). Recording an error needs no memory: `MYLIB_ERR_NO_MEMORY`
+ * is recorded like any other code.
+ *
+ * Thread teardown: the slot has no destructor and lives as long as the
+ * thread, so mylib calls made from thread-exit code (pthread key
+ * destructors, C++ `thread_local` destructors, Rust thread-local `Drop`)
+ * record their errors like any other call. Exception: on Windows built with
+ * the GNU toolchain, where Rust emulates thread-locals, a call made after
+ * mylib's thread-local storage was released still returns its own result
+ * and status, but `mylib_last_error()` then reports `MYLIB_OK`.
  */
 int mylib_last_error(void);
 
 /**
  * Returns the message of the calling thread's last error ("no error" when
- * none). Never NULL. The string belongs to mylib and stays valid until the
- * next mylib call on the same thread; copy it to keep it. Does not clear it.
+ * none). Never NULL. The string belongs to mylib: it stays readable as long
+ * as the thread lives, and its text is that of the last error until the next
+ * failing mylib call on the same thread rewrites it; copy it to keep it.
+ * Messages longer than 511 bytes are cut and end in `...`. Does not clear
+ * the slot.
  */
 const char *mylib_last_error_message(void);
 
@@ -249,7 +277,8 @@ int mylib_add(int a, int b, int *sum_out);
 
 /**
  * `greet` with a status: returns `MYLIB_OK`, `MYLIB_ERR_NULL_POINTER` for
- * NULL `name` (nothing written) or `MYLIB_ERR_IO` for a failed write.
+ * NULL `name` (nothing written), `MYLIB_ERR_NO_MEMORY` when the line does
+ * not fit in memory (nothing written) or `MYLIB_ERR_IO` for a failed write.
  *
  * # Safety
  * `name` is NULL or a NUL-terminated string.
@@ -301,8 +330,11 @@ int mylib_sum_f64(const double *data, size_t len, double *sum_out);
  *
  * The caller owns the string and must release it with `mylib_string_free`
  * (never with `free()`). `name`'s bytes are copied as given. Returns
- * `MYLIB_OK`, or `MYLIB_ERR_NULL_POINTER` for NULL `name` or NULL
- * `greeting_out` (then `*greeting_out` is not written). Thread-safe.
+ * `MYLIB_OK`; `MYLIB_ERR_NULL_POINTER` for NULL `name` or NULL
+ * `greeting_out`; `MYLIB_ERR_MISALIGNED` for a misaligned `greeting_out`;
+ * `MYLIB_ERR_NO_MEMORY` when the string does not fit in memory (a very long
+ * name): the library stays usable. On failure `*greeting_out` is not
+ * written. Thread-safe.
  *
  * # Safety
  * `name` is NULL or a NUL-terminated string; `greeting_out` is NULL or

@@ -44,14 +44,12 @@ pub type callback_t = Option<unsafe extern "C" fn(c_int) -> c_int>;
 pub type mylib_callback_fn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, value: c_int, result_out: *mut c_int) -> c_int>;
 
-/// Formats a C string argument for the debug log.
-fn str_arg(p: *const c_char) -> String {
-    if p.is_null() {
-        return "NULL".to_owned();
-    }
-    // SAFETY: only called with pointers the export has accepted as C strings.
-    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
-    format!("{:?}", String::from_utf8_lossy(bytes))
+/// A C string argument for the debug log, formatted from the caller's bytes
+/// without a copy (a name may be as large as memory).
+fn str_arg<'a>(p: *const c_char) -> debug::Quoted<'a> {
+    // SAFETY: only called with pointers the export has accepted as C strings
+    // (NULL or NUL-terminated), while the call is running.
+    debug::Quoted((!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_bytes()))
 }
 
 /// Reads a required C string argument.
@@ -86,8 +84,10 @@ pub extern "C" fn add(a: c_int, b: c_int) -> c_int {
 /// `name` is written byte for byte as given, like `printf("%s")`: it need not
 /// be UTF-8. Output goes through C's `stdout` stream, so it stays in order
 /// with the caller's `printf`. NULL `name`: `MYLIB_ERR_NULL_POINTER`, nothing
-/// written. A failed write (closed stdout, broken pipe): `MYLIB_ERR_IO`; on
-/// Linux a broken pipe never raises `SIGPIPE` in the caller. Thread-safe.
+/// written. Not enough memory for the line (a very long name):
+/// `MYLIB_ERR_NO_MEMORY`, nothing written. A failed write (closed stdout,
+/// broken pipe): `MYLIB_ERR_IO`; on Linux a broken pipe never raises
+/// `SIGPIPE` in the caller. Thread-safe.
 /// `mylib_greet` is the same, returning the status.
 ///
 /// # Safety
@@ -108,7 +108,7 @@ pub unsafe extern "C" fn greet(name: *const c_char) {
 /// `name` is NULL or a NUL-terminated string.
 unsafe fn greet_body(name: *const c_char) -> Result<(), Error> {
     // SAFETY: the caller guarantees a C string or NULL.
-    let mut line = core::greeting(unsafe { c_str(name, "name") }?);
+    let mut line = core::greeting(unsafe { c_str(name, "name") }?, 1)?;
     line.push(b'\n');
     write_stdout(&line)
 }
@@ -253,14 +253,32 @@ pub extern "C" fn set_debug(enabled: c_int) {
 
 /// Returns the calling thread's last error code (`MYLIB_OK`, 0, when the
 /// last mylib call on this thread succeeded). Does not clear it.
+///
+/// The contract: every other function except `mylib_last_error_message`,
+/// `mylib_status_str`, `mylib_version` and `mylib_get_debug` (which never
+/// touch the slot) sets it when it fails and leaves it at `MYLIB_OK` when it
+/// succeeds, whatever mylib calls its callback made (`process`,
+/// `mylib_process`). Recording an error needs no memory: `MYLIB_ERR_NO_MEMORY`
+/// is recorded like any other code.
+///
+/// Thread teardown: the slot has no destructor and lives as long as the
+/// thread, so mylib calls made from thread-exit code (pthread key
+/// destructors, C++ `thread_local` destructors, Rust thread-local `Drop`)
+/// record their errors like any other call. Exception: on Windows built with
+/// the GNU toolchain, where Rust emulates thread-locals, a call made after
+/// mylib's thread-local storage was released still returns its own result
+/// and status, but `mylib_last_error()` then reports `MYLIB_OK`.
 #[unsafe(no_mangle)]
 pub extern "C" fn mylib_last_error() -> c_int {
     error::last_error_code() as c_int
 }
 
 /// Returns the message of the calling thread's last error ("no error" when
-/// none). Never NULL. The string belongs to mylib and stays valid until the
-/// next mylib call on the same thread; copy it to keep it. Does not clear it.
+/// none). Never NULL. The string belongs to mylib: it stays readable as long
+/// as the thread lives, and its text is that of the last error until the next
+/// failing mylib call on the same thread rewrites it; copy it to keep it.
+/// Messages longer than 511 bytes are cut and end in `...`. Does not clear
+/// the slot.
 #[unsafe(no_mangle)]
 pub extern "C" fn mylib_last_error_message() -> *const c_char {
     error::last_error_message_ptr()
@@ -318,7 +336,8 @@ pub unsafe extern "C" fn mylib_add(a: c_int, b: c_int, sum_out: *mut c_int) -> c
 }
 
 /// `greet` with a status: returns `MYLIB_OK`, `MYLIB_ERR_NULL_POINTER` for
-/// NULL `name` (nothing written) or `MYLIB_ERR_IO` for a failed write.
+/// NULL `name` (nothing written), `MYLIB_ERR_NO_MEMORY` when the line does
+/// not fit in memory (nothing written) or `MYLIB_ERR_IO` for a failed write.
 ///
 /// # Safety
 /// `name` is NULL or a NUL-terminated string.
@@ -398,23 +417,29 @@ pub unsafe extern "C" fn mylib_sum_f64(data: *const f64, len: usize, sum_out: *m
 ///
 /// The caller owns the string and must release it with `mylib_string_free`
 /// (never with `free()`). `name`'s bytes are copied as given. Returns
-/// `MYLIB_OK`, or `MYLIB_ERR_NULL_POINTER` for NULL `name` or NULL
-/// `greeting_out` (then `*greeting_out` is not written). Thread-safe.
+/// `MYLIB_OK`; `MYLIB_ERR_NULL_POINTER` for NULL `name` or NULL
+/// `greeting_out`; `MYLIB_ERR_MISALIGNED` for a misaligned `greeting_out`;
+/// `MYLIB_ERR_NO_MEMORY` when the string does not fit in memory (a very long
+/// name): the library stays usable. On failure `*greeting_out` is not
+/// written. Thread-safe.
 ///
 /// # Safety
 /// `name` is NULL or a NUL-terminated string; `greeting_out` is NULL or
 /// points to a writable `char *`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mylib_greeting(name: *const c_char, greeting_out: *mut *mut c_char) -> c_int {
+    let args = debug::Lazy(move |f| write!(f, "{}, {}", str_arg(name), ptr_arg(greeting_out)));
     status_boundary(
         "mylib_greeting",
-        || format!("{}, {}", str_arg(name), ptr_arg(greeting_out)),
+        || args,
         || {
             let out = Out::new(greeting_out, "greeting_out")?;
             // SAFETY: the caller guarantees a C string or NULL.
-            let text = core::greeting(unsafe { c_str(name, "name") }?);
-            // A C string cannot contain NUL, so neither can the greeting.
-            let text = CString::new(text).map_err(|_| Error::NullPointer("name"))?;
+            let mut text = core::greeting(unsafe { c_str(name, "name") }?, 1)?;
+            text.push(0);
+            // The room for the NUL was reserved, so this neither reallocates nor
+            // shrinks; a C string holds no NUL, so neither does the greeting.
+            let text = CString::from_vec_with_nul(text).map_err(|_| Error::NullPointer("name"))?;
             // SAFETY: the caller guarantees `greeting_out` is writable.
             unsafe { out.write(text.into_raw()) };
             Ok(())

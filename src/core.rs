@@ -41,14 +41,29 @@ pub fn sum_f64(data: &[f64]) -> f64 {
     kernels::sum_f64(data)
 }
 
-/// The greeting text, `Hello, <name>!`, as bytes. The name's bytes are used
-/// as given (like C's `printf("%s")`): they need not be UTF-8.
-pub fn greeting(name: &[u8]) -> Vec<u8> {
-    let mut text = Vec::with_capacity(name.len() + 8);
-    text.extend_from_slice(b"Hello, ");
+/// The greeting text, `Hello, <name>!`, as bytes, with room for `spare`
+/// more bytes (so a caller can append a newline or a NUL without a second
+/// allocation). The name's bytes are used as given (like C's `printf("%s")`):
+/// they need not be UTF-8.
+///
+/// Its size depends on the input, so running out of memory is an error
+/// (`NoMemory`), never an abort of the host process.
+pub fn greeting(name: &[u8], spare: usize) -> Result<Vec<u8>, Error> {
+    const HELLO: &[u8] = b"Hello, ";
+    let bytes = HELLO
+        .len()
+        .saturating_add(name.len())
+        .saturating_add(1)
+        .saturating_add(spare);
+    let mut text = Vec::new();
+    text.try_reserve_exact(bytes).map_err(|_| Error::NoMemory {
+        what: "the greeting",
+        bytes,
+    })?;
+    text.extend_from_slice(HELLO);
     text.extend_from_slice(name);
     text.push(b'!');
-    text
+    Ok(text)
 }
 
 /// The text `print_point` writes, without the newline.
@@ -101,10 +116,33 @@ mod tests {
 
     #[test]
     fn texts() {
-        assert_eq!(greeting(b"World"), b"Hello, World!");
-        assert_eq!(greeting(b""), b"Hello, !");
-        assert_eq!(greeting(b"\xff\xfe"), b"Hello, \xff\xfe!");
+        assert_eq!(greeting(b"World", 0).unwrap(), b"Hello, World!");
+        assert_eq!(greeting(b"", 0).unwrap(), b"Hello, !");
+        assert_eq!(greeting(b"\xff\xfe", 0).unwrap(), b"Hello, \xff\xfe!");
         assert_eq!(point_text(3, -4), "Point(3, -4)");
         assert_eq!(point_text(i32::MIN, i32::MAX), "Point(-2147483648, 2147483647)");
+    }
+
+    #[test]
+    fn greeting_has_room_for_what_the_caller_appends() {
+        for spare in [0, 1, 5] {
+            let text = greeting(b"World", spare).unwrap();
+            assert!(text.capacity() >= text.len() + spare);
+        }
+    }
+
+    #[test]
+    fn greeting_too_large_for_memory_is_an_error() {
+        // A request no allocator can meet (more than isize::MAX bytes) is
+        // refused the same way as an exhausted heap; no name of that size
+        // exists, so the spare room makes the request.
+        let err = greeting(b"World", usize::MAX - 4).unwrap_err();
+        assert_eq!(
+            err,
+            Error::NoMemory {
+                what: "the greeting",
+                bytes: usize::MAX
+            }
+        );
     }
 }

@@ -46,16 +46,17 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 /// The one boundary every export's body runs inside.
 ///
-/// Clears the calling thread's last error, runs `body` catching any panic,
-/// records a failure in the last-error slot, logs the call when debugging is
-/// on, and returns the C value. `args` formats the arguments for the log and
-/// is only called when logging is on.
-pub(crate) fn boundary<T: Display + Default>(
+/// Runs `body` catching any panic, then sets the calling thread's last-error
+/// slot from the outcome: cleared on success — whatever mylib calls a user
+/// callback made inside `body` — and recorded on failure. Logs the call when
+/// debugging is on, and returns the C value. `args` gives the arguments for
+/// the log (anything `Display`, so a long argument can be streamed rather than
+/// copied) and is only called when logging is on.
+pub(crate) fn boundary<T: Display + Default, A: Display>(
     name: &str,
-    args: impl FnOnce() -> String,
+    args: impl FnOnce() -> A,
     body: impl FnOnce() -> Result<T, Failure<T>>,
 ) -> T {
-    clear_last_error();
     let outcome = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(outcome) => outcome,
         Err(payload) => {
@@ -69,20 +70,23 @@ pub(crate) fn boundary<T: Display + Default>(
         }
     };
     let (value, error) = match outcome {
-        Ok(value) => (value, None),
+        Ok(value) => {
+            clear_last_error();
+            (value, None)
+        }
         Err(Failure { error, value }) => {
             set_last_error(&error);
             (value, Some(error))
         }
     };
     if debug::enabled() {
-        log_call(name, args(), &value, error.as_ref());
+        log_call(name, &args(), &value, error.as_ref());
     }
     value
 }
 
 #[cold]
-fn log_call(name: &str, args: String, value: &dyn Display, error: Option<&Error>) {
+fn log_call(name: &str, args: &dyn Display, value: &dyn Display, error: Option<&Error>) {
     match error {
         None => debug::log(format_args!("{name}({args}) -> {value}")),
         Some(e) => debug::log(format_args!(
@@ -103,9 +107,9 @@ impl Display for Void {
 }
 
 /// The boundary for `mylib_*` functions that return a status code.
-pub(crate) fn status_boundary(
+pub(crate) fn status_boundary<A: Display>(
     name: &str,
-    args: impl FnOnce() -> String,
+    args: impl FnOnce() -> A,
     body: impl FnOnce() -> Result<(), Error>,
 ) -> c_int {
     boundary(name, args, || {
@@ -272,5 +276,25 @@ mod tests {
         let v: c_int = boundary("t", String::new, || Ok(7));
         assert_eq!(v, 7);
         assert_eq!(crate::error::last_error_code(), MylibStatus::MylibOk);
+    }
+
+    #[test]
+    fn success_clears_what_the_body_left_behind() {
+        // A callback inside the body made a failing mylib call: the outer
+        // call still succeeded, so the slot says OK afterwards.
+        let v: c_int = boundary("outer", String::new, || {
+            let inner: c_int = boundary("inner", String::new, || Err(Error::Overflow("inner").into()));
+            assert_eq!(crate::error::last_error_code(), MylibStatus::MylibErrOverflow);
+            Ok(inner + 1)
+        });
+        assert_eq!(v, 1);
+        assert_eq!(crate::error::last_error_code(), MylibStatus::MylibOk);
+        // And a failing outer call reports its own error, not the inner one's.
+        let v: c_int = boundary("outer", String::new, || {
+            let _: c_int = boundary("inner", String::new, || Err(Error::Overflow("inner").into()));
+            Err(Error::NullPointer("outer").into())
+        });
+        assert_eq!(v, 0);
+        assert_eq!(crate::error::last_error_code(), MylibStatus::MylibErrNullPointer);
     }
 }

@@ -50,6 +50,8 @@
 //! uses the identical lane structure, identical per-lane operations and the
 //! identical final combination order, all paths return bit-for-bit the same
 //! result for the same input (this is tested). No FMA contraction is involved.
+//! A NaN result is always the canonical quiet NaN (`f64::NAN`), whatever NaN
+//! the operations produced.
 //!
 //! **Non-finite values.** If any element is NaN the result is NaN; `+inf`
 //! together with `-inf` gives NaN; `+inf` (only) gives `+inf` and `-inf` (only)
@@ -299,7 +301,7 @@ fn finish_f64(lane_s: &[f64; LANES], lane_c: &[f64; LANES], tail: &[f64]) -> f64
     if !s.is_finite() {
         // A lane saw NaN/inf or overflowed: its compensation may be NaN, so
         // return the plain sum (NaN if any NaN or +inf with -inf, else ±inf).
-        return tail.iter().fold(s, |acc, &x| acc + x);
+        return canonical_nan(tail.iter().fold(s, |acc, &x| acc + x));
     }
     // All lane sums finite implies all lane compensations finite.
     for &v in lane_c {
@@ -309,7 +311,16 @@ fn finish_f64(lane_s: &[f64; LANES], lane_c: &[f64; LANES], tail: &[f64]) -> f64
         neumaier(&mut s, &mut c, x);
     }
     // `s` is the plain running sum; if it is not finite, `c` may be NaN.
-    if s.is_finite() { s + c } else { s }
+    canonical_nan(if s.is_finite() { s + c } else { s })
+}
+
+/// One NaN for every path: which NaN operand an addition propagates (sign,
+/// payload) depends on the operand order, which the compiler may commute, so
+/// the paths could otherwise return NaNs with different bits (found by the
+/// property tests: `inf`, `-inf` and `NaN` in one lane).
+#[inline]
+fn canonical_nan(x: f64) -> f64 {
+    if x.is_nan() { f64::NAN } else { x }
 }
 
 /// Portable kernel: 16 independent scalar Neumaier accumulators.

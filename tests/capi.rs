@@ -26,6 +26,15 @@ const MISSING_CALLBACK: c_int = MylibStatus::MylibErrMissingCallback as c_int;
 const PANIC: c_int = MylibStatus::MylibErrPanic as c_int;
 const MISALIGNED: c_int = MylibStatus::MylibErrMisaligned as c_int;
 const CALLBACK_FAILED: c_int = MylibStatus::MylibErrCallbackFailed as c_int;
+const NO_MEMORY: c_int = MylibStatus::MylibErrNoMemory as c_int;
+
+#[test]
+fn no_memory_is_code_9() {
+    assert_eq!(NO_MEMORY, 9);
+    // SAFETY: mylib_status_str never returns NULL.
+    let s = unsafe { CStr::from_ptr(mylib_status_str(NO_MEMORY)) };
+    assert_eq!(s.to_str().unwrap(), "out of memory");
+}
 
 #[test]
 fn add_and_overflow() {
@@ -172,6 +181,45 @@ unsafe extern "C" fn reentrant(x: c_int) -> c_int {
     add(x, 1)
 }
 
+/// Every short length and start offset through the exports: the slice
+/// conversion and the kernels' block/tail split at every remainder. Small
+/// enough for Miri, which runs it on the portable kernels.
+#[test]
+fn sums_every_short_length_and_offset() {
+    let ints: Vec<c_int> = (0..80)
+        .map(|i: i32| match i % 5 {
+            0 => c_int::MAX,
+            1 => c_int::MIN,
+            _ => i * 7919 - 300_000,
+        })
+        .collect();
+    let doubles: Vec<f64> = ints.iter().map(|&x| f64::from(x)).collect();
+    for off in 0..4 {
+        for len in 0..=(ints.len() - off) {
+            let d = &ints[off..off + len];
+            let exact: i128 = d.iter().map(|&x| i128::from(x)).sum();
+            let mut s64 = 0i64;
+            let mut sf = f64::NAN;
+            let mut r = f64::NAN;
+            // SAFETY: valid slices and out-pointers.
+            unsafe {
+                assert_eq!(mylib_sum_i32(d.as_ptr(), d.len(), &mut s64), OK);
+                assert_eq!(i128::from(s64), exact, "len {len} off {off}");
+                let wrapped = sum_array(d.as_ptr(), c_int::try_from(len).unwrap());
+                assert_eq!(wrapped, exact as i32);
+                let fits = i32::try_from(exact).is_ok();
+                assert_eq!(last(), if fits { OK } else { OVERFLOW });
+                let f = &doubles[off..off + len];
+                assert_eq!(mylib_sum_f64(f.as_ptr(), f.len(), &mut sf), OK);
+                // Integers below 2^53 in magnitude: every sum is exact.
+                assert_eq!(sf, exact as f64, "len {len} off {off}");
+                fast_sum(f.as_ptr(), c_int::try_from(len).unwrap(), &mut r);
+                assert_eq!(r.to_bits(), sf.to_bits());
+            }
+        }
+    }
+}
+
 #[test]
 fn process_rules() {
     // SAFETY: valid callbacks or NULL.
@@ -258,12 +306,12 @@ fn null_pointers_to_printing_functions() {
 #[test]
 fn status_strings_never_null() {
     let mut seen = std::collections::HashSet::new();
-    for code in 0..=8 {
+    for code in 0..=9 {
         // SAFETY: mylib_status_str never returns NULL.
         let s = unsafe { CStr::from_ptr(mylib_status_str(code)) }.to_str().unwrap();
         assert!(seen.insert(s.to_owned()), "duplicate text for {code}");
     }
-    for code in [-1, 9, c_int::MIN, c_int::MAX] {
+    for code in [-1, 10, c_int::MIN, c_int::MAX] {
         // SAFETY: as above.
         let s = unsafe { CStr::from_ptr(mylib_status_str(code)) };
         assert_eq!(s.to_str().unwrap(), "unknown mylib status code");
@@ -271,6 +319,7 @@ fn status_strings_never_null() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "reads Cargo.toml and the header: Miri isolates the file system")]
 fn version_ties_header_runtime_and_cargo_toml() {
     let root = env!("CARGO_MANIFEST_DIR");
     let cargo = std::fs::read_to_string(format!("{root}/Cargo.toml")).unwrap();
@@ -328,7 +377,9 @@ fn error_slot_is_per_thread() {
         .map(|t| {
             std::thread::spawn(move || {
                 let v = [1, 2, 3];
-                for i in 0..2000 {
+                // Fewer rounds under Miri (an interpreter): the interleavings
+                // it explores matter, not the count.
+                for i in 0..if cfg!(miri) { 40 } else { 2000 } {
                     let expect = match (i + t) % 3 {
                         0 => {
                             // SAFETY: documented NULL case.
@@ -353,4 +404,111 @@ fn error_slot_is_per_thread() {
     for h in handles {
         h.join().unwrap();
     }
+}
+
+// ---------------------------------------------------------------- the slot's contract
+
+/// A `process` callback that makes a failing mylib call, then succeeds.
+unsafe extern "C" fn fails_inside(x: c_int) -> c_int {
+    // SAFETY: the documented NULL case.
+    unsafe { sum_array(ptr::null(), 3) };
+    assert_eq!(mylib_last_error(), NULL_POINTER);
+    x + 1
+}
+
+/// A `mylib_process` callback that makes a failing mylib call, then succeeds.
+unsafe extern "C" fn fails_inside_ud(_ud: *mut c_void, value: c_int, out: *mut c_int) -> c_int {
+    let mut sum: c_int = 0;
+    // SAFETY: `sum` is a live local.
+    let status = unsafe { mylib_add(c_int::MAX, value, &mut sum) };
+    assert_eq!(status, OVERFLOW);
+    // SAFETY: mylib_process passes a pointer to its live local.
+    unsafe { *out = value * 3 };
+    0
+}
+
+#[test]
+fn success_leaves_ok_whatever_the_callback_did() {
+    // SAFETY: valid callbacks and out-pointers.
+    unsafe {
+        assert_eq!(process(Some(fails_inside), 1), 2);
+        assert_eq!(last(), OK);
+        assert_eq!(last_message(), "no error");
+        let mut out: c_int = 0;
+        assert_eq!(mylib_process(Some(fails_inside_ud), ptr::null_mut(), 5, &mut out), OK);
+        assert_eq!(out, 15);
+        assert_eq!(last(), OK);
+        assert_eq!(last_message(), "no error");
+        // A failing outer call reports its own error, not the callback's.
+        assert_eq!(
+            mylib_process(Some(fails_inside_ud), ptr::null_mut(), 5, ptr::null_mut()),
+            NULL_POINTER
+        );
+        assert_eq!(last_message(), "result_out must not be NULL");
+    }
+}
+
+unsafe extern "C" fn fails_then_refuses(_ud: *mut c_void, _value: c_int, _out: *mut c_int) -> c_int {
+    // SAFETY: the documented NULL case.
+    unsafe { sum_array(ptr::null(), 3) };
+    -4
+}
+
+#[test]
+fn failing_callback_reports_its_status_not_the_inner_error() {
+    let mut out: c_int = 0;
+    // SAFETY: valid callback and out-pointer.
+    unsafe {
+        assert_eq!(
+            mylib_process(Some(fails_then_refuses), ptr::null_mut(), 1, &mut out),
+            CALLBACK_FAILED
+        );
+    }
+    assert_eq!(last(), CALLBACK_FAILED);
+    assert_eq!(last_message(), "callback failed with status -4");
+}
+
+/// Thread teardown: a thread-local whose destructor calls mylib. It is
+/// registered before the thread's first mylib call, so it is destroyed
+/// after anything mylib's own first call could have registered.
+struct CallsMylibOnDrop;
+
+static TEARDOWN_SEEN: std::sync::Mutex<Vec<(c_int, String)>> = std::sync::Mutex::new(Vec::new());
+
+impl Drop for CallsMylibOnDrop {
+    fn drop(&mut self) {
+        let mut seen = TEARDOWN_SEEN.lock().unwrap();
+        // SAFETY: the documented NULL case.
+        unsafe { sum_array(ptr::null(), 3) };
+        seen.push((last(), last_message()));
+        add(1, 2);
+        seen.push((last(), last_message()));
+        add(c_int::MAX, 2);
+        seen.push((last(), last_message()));
+    }
+}
+
+thread_local! {
+    static LATE: std::cell::RefCell<Option<CallsMylibOnDrop>> = const { std::cell::RefCell::new(None) };
+}
+
+#[test]
+fn errors_during_thread_teardown_are_recorded() {
+    std::thread::spawn(|| {
+        LATE.with(|l| *l.borrow_mut() = Some(CallsMylibOnDrop));
+        // Now use mylib on this thread, as the thread's last act.
+        add(c_int::MAX, 1);
+        assert_eq!(last(), OVERFLOW);
+    })
+    .join()
+    .unwrap();
+    let seen = std::mem::take(&mut *TEARDOWN_SEEN.lock().unwrap());
+    assert_eq!(
+        seen,
+        [
+            (NULL_POINTER, "arr must not be NULL".to_owned()),
+            (OK, "no error".to_owned()),
+            (OVERFLOW, "integer overflow in add".to_owned()),
+        ]
+    );
 }

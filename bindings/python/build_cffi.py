@@ -72,12 +72,16 @@ if __name__ == "__main__":
     if "--inplace" in sys.argv:
         tmp = CRATE / "target" / "cffi"
         ffibuilder.compile(tmpdir=os.fspath(tmp), verbose=False)
-        built = sorted((tmp / "mylib").glob("_mylib_cffi*"))
-        so = [p for p in built if p.suffix in (".so", ".pyd")]
-        if not so:
+        import importlib.machinery
+
+        # The temporary directory is shared by interpreters: take this one's build.
+        suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+        built = [p for p in (tmp / "mylib").glob("_mylib_cffi*") if p.name.endswith(suffixes)]
+        if not built:
             sys.exit("build_cffi: no extension was built")
-        dest = HERE / "mylib" / so[-1].name
-        dest.write_bytes(so[-1].read_bytes())
+        newest = max(built, key=lambda p: p.stat().st_mtime)
+        dest = HERE / "mylib" / newest.name
+        dest.write_bytes(newest.read_bytes())
         print(f"built {dest.relative_to(CRATE)}")
     else:
         ffibuilder.compile(verbose=True)

@@ -29,6 +29,7 @@ STATIC_ASSERT(MYLIB_ERR_IO == 5);
 STATIC_ASSERT(MYLIB_ERR_PANIC == 6);
 STATIC_ASSERT(MYLIB_ERR_MISALIGNED == 7);
 STATIC_ASSERT(MYLIB_ERR_CALLBACK_FAILED == 8);
+STATIC_ASSERT(MYLIB_ERR_NO_MEMORY == 9);
 STATIC_ASSERT(sizeof(Point) == 2 * sizeof(int));
 STATIC_ASSERT(offsetof(Point, x) == 0);
 STATIC_ASSERT(offsetof(Point, y) == sizeof(int));
@@ -204,7 +205,7 @@ int main(void) {
     EXPECT(mylib_version() != NULL);
     EXPECT(strcmp(mylib_version(), MYLIB_VERSION_STRING) == 0);
     EXPECT(strcmp(mylib_version(), version) == 0);
-    for (code = MYLIB_OK; code <= MYLIB_ERR_CALLBACK_FAILED; code++) {
+    for (code = MYLIB_OK; code <= MYLIB_ERR_NO_MEMORY; code++) {
         EXPECT(mylib_status_str(code) != NULL);
         EXPECT(strcmp(mylib_status_str(code), mylib_status_str(-1)) != 0);
     }

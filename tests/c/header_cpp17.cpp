@@ -22,6 +22,7 @@ static_assert(MYLIB_ERR_IO == 5, "MYLIB_ERR_IO");
 static_assert(MYLIB_ERR_PANIC == 6, "MYLIB_ERR_PANIC");
 static_assert(MYLIB_ERR_MISALIGNED == 7, "MYLIB_ERR_MISALIGNED");
 static_assert(MYLIB_ERR_CALLBACK_FAILED == 8, "MYLIB_ERR_CALLBACK_FAILED");
+static_assert(MYLIB_ERR_NO_MEMORY == 9, "MYLIB_ERR_NO_MEMORY");
 static_assert(sizeof(Point) == 2 * sizeof(int), "sizeof(Point)");
 static_assert(offsetof(Point, x) == 0, "offsetof(Point, x)");
 static_assert(offsetof(Point, y) == sizeof(int), "offsetof(Point, y)");
@@ -167,7 +168,7 @@ int main() {
     EXPECT(mylib_version() != nullptr);
     EXPECT(expected_version == mylib_version());
     EXPECT(std::string(MYLIB_VERSION_STRING) == mylib_version());
-    for (int c : {0, 1, 2, 3, 4, 5, 6, 7, 8, -1, 9, INT_MIN, INT_MAX}) {
+    for (int c : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1, 10, INT_MIN, INT_MAX}) {
         EXPECT(mylib_status_str(c) != nullptr);
     }
     EXPECT(std::string(mylib_status_str(MYLIB_OK)) != mylib_status_str(MYLIB_ERR_IO));

@@ -55,6 +55,7 @@ STATIC_CHECK(MYLIB_ERR_IO == 5, "MYLIB_ERR_IO");
 STATIC_CHECK(MYLIB_ERR_PANIC == 6, "MYLIB_ERR_PANIC");
 STATIC_CHECK(MYLIB_ERR_MISALIGNED == 7, "MYLIB_ERR_MISALIGNED");
 STATIC_CHECK(MYLIB_ERR_CALLBACK_FAILED == 8, "MYLIB_ERR_CALLBACK_FAILED");
+STATIC_CHECK(MYLIB_ERR_NO_MEMORY == 9, "MYLIB_ERR_NO_MEMORY");
 
 /* Point is two ints, x then y, no padding. */
 STATIC_CHECK(sizeof(Point) == 2 * sizeof(int), "sizeof(Point)");
@@ -74,6 +75,7 @@ static bool test_enum_values(void) {
     CHECK_INT(MYLIB_ERR_PANIC, 6);
     CHECK_INT(MYLIB_ERR_MISALIGNED, 7);
     CHECK_INT(MYLIB_ERR_CALLBACK_FAILED, 8);
+    CHECK_INT(MYLIB_ERR_NO_MEMORY, 9);
     return true;
 }
 
@@ -1176,16 +1178,16 @@ static bool test_version(void) {
 }
 
 static bool test_status_str(void) {
-    static const int odd[] = {-1, 9, 100, INT_MIN, INT_MAX};
-    const char *texts[9];
+    static const int odd[] = {-1, 10, 100, INT_MIN, INT_MAX};
+    const char *texts[10];
     int i, j;
-    for (i = 0; i <= 8; i++) {
+    for (i = 0; i <= 9; i++) {
         texts[i] = mylib_status_str(i);
         CHECK(texts[i] != NULL);
         CHECK(texts[i][0] != '\0');
     }
-    for (i = 0; i <= 8; i++) {
-        for (j = i + 1; j <= 8; j++) {
+    for (i = 0; i <= 9; i++) {
+        for (j = i + 1; j <= 9; j++) {
             if (strcmp(texts[i], texts[j]) == 0) {
                 fprintf(stderr, "  codes %d and %d share \"%s\"\n", i, j, texts[i]);
                 CHECK(!"status texts not distinct");

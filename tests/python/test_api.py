@@ -70,6 +70,7 @@ EXCEPTIONS = [
     ("PanicError", 6, RuntimeError),
     ("MisalignedError", 7, ValueError),
     ("CallbackFailedError", 8, RuntimeError),
+    ("NoMemoryError", 9, MemoryError),
 ]
 
 
@@ -1042,3 +1043,35 @@ def test_errors_are_per_thread(m):
     finally:
         sys.setswitchinterval(old)
     assert errors == []
+
+
+# ---------------------------------------------------------------- exhausted memory
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc/self/statm")
+@pytest.mark.parametrize("name_type", ["str", "bytes"])
+def test_exhausted_memory_is_no_memory_error_not_an_abort(backend_module_name, name_type):
+    """Under an address-space limit too small for mylib's copy of a 64 MiB name, greeting() raises NoMemoryError (a
+    MemoryError and a MylibError, code 9); the process does not abort, and a small greeting works afterwards."""
+    proc = run_backend(backend_module_name, f"""
+        import resource
+        name = "n" * (64 << 20)
+        if {name_type!r} == "bytes":
+            name = name.encode()
+        page = resource.getpagesize()
+        with open("/proc/self/statm") as f:
+            vm = int(f.read().split()[0]) * page
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        # Room for the binding's own copy of the name (a str is encoded once; bytes are
+        # passed as they are), and half a name more: not enough for mylib's copy.
+        room = (1.5 if {name_type!r} == "str" else 0.5) * len(name)
+        resource.setrlimit(resource.RLIMIT_AS, (vm + int(room), hard))
+        try:
+            m.greeting(name)
+        except MemoryError as e:
+            print(type(e).__name__, isinstance(e, m.MylibError), e.code)
+        else:
+            print("no error")
+        del name
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        print(m.greeting("small"))
+    """)
+    assert proc.stdout.decode().splitlines() == ["NoMemoryError True 9", "Hello, small!"], proc.stdout

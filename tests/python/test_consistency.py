@@ -123,6 +123,7 @@ def test_header_status_codes(header):
         "MYLIB_ERR_PANIC": 6,
         "MYLIB_ERR_MISALIGNED": 7,
         "MYLIB_ERR_CALLBACK_FAILED": 8,
+        "MYLIB_ERR_NO_MEMORY": 9,
     }
 
 

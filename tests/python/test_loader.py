@@ -26,7 +26,7 @@ from helpers import run_python
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux dynamic loader and /proc/self/maps")
 
-BACKENDS = ("ctypes_binding", "cffi_binding", "cffi_compiled")
+BACKENDS = helpers.BACKEND_MODULES
 
 #: Imports one backend (argv[1]) and prints the outcome and the mylib files mapped.
 IMPORT_AND_MAPS = r"""
@@ -40,7 +40,7 @@ with open("/proc/self/maps") as f:
     paths = {line.split(None, 5)[5].strip() for line in f if len(line.split(None, 5)) == 6}
 for p in sorted(paths):
     base = os.path.basename(p)
-    if "mylib" in base and not base.startswith("_mylib_cffi"):
+    if "mylib" in base and not base.startswith(("_mylib_cffi", "_mylib_capi")):
         print("mapped", p)
 """
 
@@ -227,8 +227,13 @@ def _run_script(script: Path, backend: str, env: dict, cwd: Path) -> str:
 
 
 def _backends_of(pkg_dir: Path):
-    has_compiled = any(p.name.startswith("_mylib_cffi") for p in pkg_dir.iterdir())
-    return [b for b in BACKENDS if b != "cffi_compiled" or has_compiled]
+    """The backends a package directory can run here (its extensions built, the interpreter able)."""
+    names = [p.name for p in pkg_dir.iterdir()]
+    has = {
+        "cffi_compiled": any(n.startswith("_mylib_cffi") for n in names),
+        "capi": helpers.CAPI_SUPPORTED and any(n.startswith("_mylib_capi") for n in names),
+    }
+    return [b for b in BACKENDS if has.get(b, True)]
 
 
 @linux_only

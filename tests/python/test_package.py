@@ -42,8 +42,8 @@ def test_each_backend_exports_api(m):
 
 
 def test_default_backend_is_fastest_available():
-    """Without MYLIB_BACKEND, mylib.BACKEND is cffi_compiled when built, else cffi."""
-    expected = "cffi_compiled" if helpers.compiled_is_built() else "cffi"
+    """Without MYLIB_BACKEND, mylib.BACKEND is capi when it can run here, else cffi_compiled when built, else cffi."""
+    expected = "capi" if helpers.capi_is_built() else "cffi_compiled" if helpers.compiled_is_built() else "cffi"
     assert mylib.BACKEND == expected
 
 
@@ -57,15 +57,15 @@ def test_package_reexports_backend_functions():
     assert mylib.add(2, 3) == 5
 
 
-@pytest.mark.parametrize("backend", ["cffi_compiled", "cffi", "ctypes"])
+@pytest.mark.parametrize("backend", ["capi", "cffi_compiled", "cffi", "ctypes"])
 def test_mylib_backend_env_forces_backend(backend):
     """MYLIB_BACKEND=<name> makes import mylib use that backend."""
-    if backend == "cffi_compiled" and not helpers.compiled_is_built():
-        pytest.skip("mylib.cffi_compiled is not built (run 'make python')")
+    if not helpers.backend_available(MODULE_OF[backend]):
+        pytest.skip(f"mylib.{MODULE_OF[backend]} is not available here")
     proc = run_python(
         """
         import importlib, mylib
-        mod = importlib.import_module("mylib." + {"cffi_compiled": "cffi_compiled", "cffi": "cffi_binding", "ctypes": "ctypes_binding"}[mylib.BACKEND])
+        mod = importlib.import_module("mylib." + mylib.BACKENDS[mylib.BACKEND])
         print(mylib.BACKEND, mylib.add(2, 3), mylib.add is mod.add)
         """,
         env={"MYLIB_BACKEND": backend},
@@ -81,6 +81,7 @@ def test_cffi_compiled_import_error_says_how_to_build():
         """
         import sys
         sys.modules["mylib._mylib_cffi"] = None
+        sys.modules["mylib._mylib_capi"] = None
         import mylib
         print(mylib.BACKEND)
         try:
@@ -96,6 +97,42 @@ def test_cffi_compiled_import_error_says_how_to_build():
     assert first == "cffi"
     assert rest.startswith("ImportError:"), out
     assert "make" in rest or "build" in rest.lower(), out
+
+
+def test_capi_import_error_says_how_to_build():
+    """Without its extension, importing mylib.capi raises ImportError saying how to build it; mylib falls back to cffi_compiled."""
+    if not helpers.CAPI_SUPPORTED:
+        pytest.skip("mylib.capi needs CPython 3.11+")
+    proc = run_python(
+        """
+        import sys
+        sys.modules["mylib._mylib_capi"] = None
+        import mylib
+        print(mylib.BACKEND)
+        try:
+            import mylib.capi
+        except ImportError as e:
+            print("ImportError:", e)
+        """
+    )
+    first, _, rest = proc.stdout.decode().partition("\n")
+    assert first == ("cffi_compiled" if helpers.compiled_is_built() else "cffi")
+    assert rest.startswith("ImportError:") and "make" in rest, rest
+
+
+def test_capi_refuses_an_interpreter_it_cannot_run_on():
+    """On PyPy or CPython < 3.11, importing mylib.capi is an ImportError naming what it needs (so mylib falls back)."""
+    proc = run_python(
+        """
+        import sys, types
+        sys.version_info = (3, 10, 0, "final", 0)
+        try:
+            import mylib.capi
+        except ImportError as e:
+            print("ImportError:", e)
+        """
+    )
+    assert "ImportError:" in proc.stdout.decode() and "3.11" in proc.stdout.decode()
 
 
 def test_cffi_compiled_not_built_skip_reason():

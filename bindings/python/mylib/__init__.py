@@ -1,11 +1,11 @@
 """mylib: a Rust library with a plain C ABI, from Python.
 
 One API (written once, in ``mylib._api``) over interchangeable backends:
-``mylib.cffi_compiled`` (cffi API mode, compiled), ``mylib.cffi_binding``
-(cffi ABI mode) and ``mylib.ctypes_binding`` (ctypes, no dependencies).
-``import mylib`` re-exports the fastest one available; ``mylib.BACKEND``
-names it; ``MYLIB_BACKEND=cffi_compiled|cffi|ctypes`` in the environment
-forces one.
+``mylib.capi`` (the Python C API, CPython 3.11+), ``mylib.cffi_compiled``
+(cffi API mode, compiled), ``mylib.cffi_binding`` (cffi ABI mode) and
+``mylib.ctypes_binding`` (ctypes, no dependencies). ``import mylib``
+re-exports the fastest one available; ``mylib.BACKEND`` names it;
+``MYLIB_BACKEND=capi|cffi_compiled|cffi|ctypes`` in the environment forces one.
 
     >>> import mylib
     >>> mylib.add(2, 3)
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # what type checkers see: the API as written in _api
     from ._api import *  # noqa: F401,F403
 
 #: Backend name → module, fastest first.
-BACKENDS = {"cffi_compiled": "cffi_compiled", "cffi": "cffi_binding", "ctypes": "ctypes_binding"}
+BACKENDS = {"capi": "capi", "cffi_compiled": "cffi_compiled", "cffi": "cffi_binding", "ctypes": "ctypes_binding"}
 
 
 def _select():

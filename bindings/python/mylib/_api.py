@@ -51,6 +51,7 @@ from ._errors import (
     MylibError,
     MylibIOError,
     MylibOverflowError,
+    NoMemoryError,
     NullPointerError,
     PanicError,
 )
@@ -93,8 +94,8 @@ PRIMITIVES = {
     "_c_call_string": "(name, *args) -> (int, bytes): name(args..., &s), s owned by mylib and freed with mylib_string_free",
     "_c_static_string": "(name, *args) -> str: a const char * result that mylib owns (static or slot-owned)",
     "_c_point": "(x, y) -> a const Point * argument",
-    "_c_process": "(call: Call, value) -> (status, int): mylib_process with the backend's trampoline and a handle to call",
-    "_c_from_handle": "(user_data) -> the Call given to _c_process",
+    "_c_process": "(key, value) -> status: mylib_process(trampoline, user_data=key, value, ...), the trampoline "
+    "running the bound _trampoline(key, value) (see its docstring)",
     "_c_message": "(status) -> str: the message of the call that just returned status on this thread",
 }
 
@@ -116,8 +117,7 @@ _c_call_buffer: Callable[[str, memoryview, str, int, str], "tuple[int, Any]"] = 
 _c_call_string: Callable[..., "tuple[int, bytes]"] = _unbound
 _c_static_string: Callable[..., str] = _unbound
 _c_point: Callable[[int, int], Any] = _unbound
-_c_process: Callable[["Call", int], "tuple[int, int]"] = _unbound
-_c_from_handle: Callable[[Any], "Call"] = _unbound
+_c_process: Callable[[int, int], int] = _unbound
 _c_message: Callable[[int], str] = _unbound
 
 
@@ -130,9 +130,11 @@ def _fail(status: int, detail: str | None = None) -> MylibError:
 
 
 def c_int(v: object, what: str, func: str) -> int:
-    """The int rule: ``operator.index(v)``, which must fit a C int."""
+    """The int rule: ``operator.index(v)`` (as an exact ``int``: before 3.10
+    and on PyPy it returns ``bool`` and other subclasses as they are), which
+    must fit a C int."""
     try:
-        i = _index(v)
+        i = int(_index(v))
     except TypeError:
         raise TypeError(f"{func}() argument {what} must be an int, not {type(v).__name__}") from None
     if not INT_MIN <= i <= INT_MAX:
@@ -191,7 +193,7 @@ def _view(values: object, formats: frozenset, itemsize: int, kind: str, func: st
             if kind == "int32":
                 converted = array.array("i", map(_index, values))  # type: ignore[arg-type]
             else:
-                converted = array.array("d", values)  # type: ignore[arg-type]
+                converted = array.array("d", map(_real, values))  # type: ignore[arg-type]
         except OverflowError as exc:
             raise _errors.overflow(func, f"an element ({exc})") from None
         except TypeError as exc:
@@ -208,6 +210,22 @@ def _view(values: object, formats: frozenset, itemsize: int, kind: str, func: st
         mv.release()
         raise TypeError(f"{func}() needs a C-contiguous buffer; copy it explicitly (e.g. numpy.ascontiguousarray)")
     return mv
+
+
+def _real(v: object) -> float:
+    """The float rule, for one element: a ``float``, anything with ``__float__``
+    (numpy floats, ``Decimal``, ``Fraction``, ints), else anything with
+    ``__index__``; otherwise ``TypeError``. (``array('d')`` applies this rule on
+    CPython but not on PyPy, so it is spelled out here.)"""
+    if v.__class__ is float:
+        return v  # type: ignore[return-value]
+    if hasattr(type(v), "__float__"):
+        return float(v)  # type: ignore[arg-type]
+    try:
+        i = _index(v)
+    except TypeError:
+        raise TypeError(f"must be a real number, not {type(v).__name__}") from None
+    return float(i)
 
 
 def _release(mv: memoryview) -> None:
@@ -246,21 +264,23 @@ PointLike = Union[Point, "tuple[int, int]"]
 
 
 # ------------------------------------------------------------ callbacks
-class Call:
-    """The state of one ``process`` call, reached from C through ``user_data``."""
+#: A ``process`` call's state is a list ``[callable, result, exception]``
+#: (a list, not an object with ``__init__``: it is made on every call, and a
+#: list costs a quarter of the time). C reaches it through ``user_data``, a key
+#: into ``_calls``.
+CALLBACK, RESULT, EXC = 0, 1, 2
+Call = list
 
-    __slots__ = ("callback", "exc", "done")
 
-    def __init__(self, callback: Callable[[int], int]) -> None:
-        self.callback = callback
-        self.exc: BaseException | None = None
-        self.done = False
+#: The ``process`` calls in progress (every thread, every backend): key → Call.
+#: The key is the Call's id, unique while it lives; C gets it as ``user_data``.
+_calls: dict[int, list] = {}
 
 
 def _callback_result(r: object) -> int:
-    """A callback's result by the int rule."""
+    """A callback's result by the int rule (an exact ``int``)."""
     try:
-        i = _index(r)
+        i = int(_index(r))
     except TypeError:
         raise TypeError(f"the process() callback must return an int, not {type(r).__name__}") from None
     if not INT_MIN <= i <= INT_MAX:
@@ -268,27 +288,28 @@ def _callback_result(r: object) -> int:
     return i
 
 
-def _trampoline(user_data, value, result_out):
-    """The C callback every backend hands to ``mylib_process`` (wrapped in its
-    FFI's callback type): runs the ``Call``'s callable, checks its result and
-    writes it, returns 0; on any exception stores it in the ``Call`` and
-    returns 1, so the C call fails instead of returning a value the callback
-    did not return. A backend whose FFI can report an exception raised outside
-    the ``try`` (cffi's ``onerror``) passes it to ``_onerror``."""
-    call = _c_from_handle(user_data)
+def _trampoline(user_data: int, value: int) -> int:
+    """The body of the C callback every backend hands to ``mylib_process``:
+    runs the callable of the ``Call`` whose key is ``user_data``, checks its
+    result, records it in the ``Call`` and returns it; on any exception stores
+    it in the ``Call`` and returns ``FAIL_BASE`` (below any C int), for which
+    the backend's C-typed adapter returns non-zero, so the C call fails instead
+    of returning a value the callback did not return. A backend whose FFI can
+    report an exception raised outside the ``try`` (cffi's ``onerror``) passes
+    it to ``_onerror`` and makes its result ``FAIL_BASE`` too."""
+    call = _calls[user_data]
     try:
-        r = call.callback(value)
+        r = call[0](value)  # CALLBACK
         if r.__class__ is not int or not -2147483648 <= r <= 2147483647:
             r = _callback_result(r)
-        result_out[0] = r
-        call.done = True
-        return 0
+        call[1] = r  # RESULT
+        return r
     except BaseException as exc:  # noqa: BLE001 - re-raised by process()
-        call.exc = exc
+        call[2] = exc  # EXC
         # This frame is in exc's traceback: drop its reference to the Call,
         # or exc -> traceback -> frame -> call -> exc would be a cycle.
         call = None
-        return 1
+        return FAIL_BASE
 
 
 #: Exceptions that escaped the trampoline before it could store them, per thread:
@@ -307,14 +328,14 @@ def _onerror(exc_type, exc, tb) -> None:
         frame = tb.tb_frame
         if frame.f_code is _trampoline.__code__:
             try:
-                call = _c_from_handle(frame.f_locals["user_data"])
+                call = _calls.get(frame.f_locals["user_data"])
             except Exception:  # noqa: BLE001 - fall back to the per-thread slot
                 call = None
             frame.clear()  # finished; clearing its locals breaks exc -> tb -> frame cycles
             break
         tb = tb.tb_next
     if call is not None:
-        call.exc = exc
+        call[EXC] = exc
     else:
         _escaped.exc = exc
 
@@ -455,11 +476,16 @@ def process(callback: Callable[[int], int], value: int) -> int:
         raise TypeError(f"process() callback must be callable, not {type(callback).__name__}")
     if value.__class__ is not int or not -2147483648 <= value <= 2147483647:
         value = c_int(value, "value", "process")
-    call = Call(callback)
-    status, result = _c_process(call, value)
-    if status == 0 and call.done:
+    call = [callback, None, None]  # CALLBACK, RESULT, EXC
+    key = id(call)
+    _calls[key] = call
+    try:
+        status = _c_process(key, value)
+    finally:
+        del _calls[key]
+    result, exc = call[1], call[2]
+    if status == 0 and result is not None and exc is None:
         return result
-    exc = call.exc
     if exc is None:
         if status == 0 or status == _errors.ERR_CALLBACK_FAILED:
             exc = _lost(status)

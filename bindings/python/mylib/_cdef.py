@@ -158,11 +158,14 @@ COMPILED_CDEF = """
 long long mylib_py_add(int a, int b);
 const char *mylib_py_message(int status);
 void *mylib_py_library_address(void);
-extern "Python" int mylib_py_trampoline(void *user_data, int value, int *result_out);
+int mylib_py_process(long long key, int value);
+extern "Python" long long mylib_py_callback(long long key, int value);
 """
 
 #: C code of the shims (``ffi.set_source``).
 COMPILED_SOURCE = r"""
+#include <limits.h>
+#include <stdint.h>
 #include "mylib.h"
 
 /* mylib_add in one call: the sum, or MYLIB_PY_FAIL_BASE + status. */
@@ -178,6 +181,29 @@ static long long mylib_py_add(int a, int b) {
    static description when the slot holds another code. */
 static const char *mylib_py_message(int status) {
     return mylib_last_error() == status ? mylib_last_error_message() : mylib_status_str(status);
+}
+
+/* The callback path: mylib_process calls mylib_py_trampoline, which hands the
+   key of the Python call in progress (user_data) and the value to the
+   extern "Python" function (plain integers: no pointer objects to create) and
+   writes its result, or fails when it returns a value below any C int (an
+   exception, stored by Python for process() to raise). */
+static long long mylib_py_callback(long long key, int value);
+
+static int mylib_py_trampoline(void *user_data, int value, int *result_out) {
+    long long r = mylib_py_callback((long long)(intptr_t)user_data, value);
+    if (r < INT_MIN || r > INT_MAX) {
+        return 1;
+    }
+    *result_out = (int)r;
+    return 0;
+}
+
+/* mylib_process with that trampoline, in one call; the result is in the
+   Python Call, so only the status comes back. */
+static int mylib_py_process(long long key, int value) {
+    int result;
+    return mylib_process(mylib_py_trampoline, (void *)(intptr_t)key, value, &result);
 }
 
 /* Where mylib_version is in the library this module was linked to at load

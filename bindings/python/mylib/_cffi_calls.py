@@ -12,13 +12,13 @@ from ._cdef import FAIL_BASE
 
 def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[Any], None]]:
     """``(primitives, set_trampoline)``: the ``_c_*`` functions for ``_api.bind``,
-    and the setter of the C trampoline ``mylib_process`` is given (made from
-    the bound ``_trampoline`` once ``bind`` has run)."""
+    and (ABI mode) the setter of the C callback ``mylib_process`` is given,
+    made from the bound ``_trampoline`` once ``bind`` has run. The compiled
+    module has its own C trampoline (``_cdef.COMPILED_SOURCE``)."""
     new = ffi.new
     from_buffer = ffi.from_buffer
     release = ffi.release
     string = ffi.string
-    new_handle = ffi.new_handle
     NULL = ffi.NULL
     mylib_process = lib.mylib_process
     mylib_string_free = lib.mylib_string_free
@@ -129,20 +129,21 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
     def _c_point(x, y):
         return new(POINT_P, (x, y))
 
-    def _c_process(call, value):
-        handle = new_handle(call)  # user_data, valid while `handle` lives
-        # A traceback that holds the trampoline's frame holds this one too
-        # (f_back): no local of it may refer to the Call at its end.
-        call = None
-        try:
-            cell = int_cells.pop()
-        except IndexError:
-            cell = new(INT_P)
-        status = mylib_process(trampoline[0], handle, value, cell)
-        handle = None
-        r = cell[0]
-        int_cells.append(cell)
-        return status, r
+    if compiled:
+        _c_process = lib.mylib_py_process  # one C call; the C trampoline is in the module
+
+    else:
+        void_p = ctype("void *")
+        cast = ffi.cast
+
+        def _c_process(key, value):
+            try:
+                cell = int_cells.pop()
+            except IndexError:
+                cell = new(INT_P)
+            status = mylib_process(trampoline[0], cast(void_p, key), value, cell)
+            int_cells.append(cell)
+            return status
 
     def set_trampoline(ptr) -> None:
         trampoline[0] = ptr
@@ -156,7 +157,6 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
         "_c_static_string": _c_static_string,
         "_c_point": _c_point,
         "_c_process": _c_process,
-        "_c_from_handle": ffi.from_handle,
         "_c_message": _c_message,
     }
     return prims, set_trampoline

@@ -19,6 +19,7 @@ ERR_IO = 5
 ERR_PANIC = 6
 ERR_MISALIGNED = 7
 ERR_CALLBACK_FAILED = 8
+ERR_NO_MEMORY = 9
 
 
 class MylibError(Exception):
@@ -77,6 +78,12 @@ class CallbackFailedError(MylibError, RuntimeError):
     lost on its way (see ``mylib.process``)."""
 
 
+class NoMemoryError(MylibError, MemoryError):
+    """mylib could not allocate memory for an input-sized result (code 9), e.g.
+    the greeting of a huge name. The library returned an error instead of
+    aborting the process; the call changed nothing."""
+
+
 #: Status code → exception class; codes not listed become a plain ``MylibError``.
 BY_CODE: dict[int, type[MylibError]] = {
     ERR_NULL_POINTER: NullPointerError,
@@ -87,6 +94,7 @@ BY_CODE: dict[int, type[MylibError]] = {
     ERR_PANIC: PanicError,
     ERR_MISALIGNED: MisalignedError,
     ERR_CALLBACK_FAILED: CallbackFailedError,
+    ERR_NO_MEMORY: NoMemoryError,
 }
 
 #: The exception classes, for re-export (``mylib.MylibError`` ...).

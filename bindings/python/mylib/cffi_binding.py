@@ -37,7 +37,21 @@ _loader.check_version(_candidate, ffi.string(lib.mylib_version()).decode("utf-8"
 
 _primitives, _set_trampoline = _cffi_calls.primitives(ffi, lib, compiled=False)
 _bound = _api.bind(globals(), _primitives)
+_trampoline = _bound["_trampoline"]
+_FAIL = _cdef.FAIL_BASE
+_intptr = ffi.typeof("intptr_t")
+
+
+def _callback(user_data, value, result_out):
+    """``mylib_callback_fn`` around the API's trampoline: the key from ``user_data``, the result written, 0; else 1."""
+    r = _trampoline(int(ffi.cast(_intptr, user_data)), value)
+    if r < -2147483648:
+        return 1
+    result_out[0] = r
+    return 0
+
+
 # One C callback for all calls, made once (ffi.callback objects are costly).
 # error=1: an exception that escapes it fails the C call (never a 0 "success").
-_trampoline_c = ffi.callback("mylib_callback_fn", _bound["_trampoline"], error=1, onerror=_bound["_onerror"])
-_set_trampoline(_trampoline_c)
+_callback_c = ffi.callback("mylib_callback_fn", _callback, error=1, onerror=_bound["_onerror"])
+_set_trampoline(_callback_c)

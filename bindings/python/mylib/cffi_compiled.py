@@ -45,6 +45,6 @@ _loader.check_version(_candidate, ffi.string(lib.mylib_version()).decode("utf-8"
 
 _primitives, _set_trampoline = _cffi_calls.primitives(ffi, lib, compiled=True)
 _bound = _api.bind(globals(), _primitives)
-# error=1: an exception that escapes the trampoline fails the C call.
-ffi.def_extern(name="mylib_py_trampoline", error=1, onerror=_bound["_onerror"])(_bound["_trampoline"])
-_set_trampoline(lib.mylib_py_trampoline)
+# The module's C trampoline calls this; an exception that escapes it returns
+# FAIL_BASE, which fails the C call (never a "success" with no result).
+ffi.def_extern(name="mylib_py_callback", error=_cdef.FAIL_BASE, onerror=_bound["_onerror"])(_bound["_trampoline"])

@@ -209,34 +209,26 @@ def _c_point(x, y):
     return ctypes.byref(CPoint(x, y))
 
 
-#: id → Call of the process() calls in progress: ``user_data`` is the key.
-_calls: dict = {}
-
-
-def _c_from_handle(user_data):
-    return _calls[user_data]
-
-
-def _c_process(call, value):
-    key = id(call)
+def _c_process(key, value):
     cell = _cell(_int_cells, c_int)
     try:
-        _calls[key] = call
-        # A traceback that holds the trampoline's frame holds this one too
-        # (f_back): no local of it may refer to the Call at its end.
-        call = None
-        status = _mylib_process(_trampoline_c, key, value, cell)
+        status = _mylib_process(_callback_c, key, value, cell)
     except ctypes.ArgumentError as exc:
         # ctypes converts its arguments by calling Python code, and reports the
         # recursion limit reached there as ArgumentError: say what it is.
         if "RecursionError" in str(exc):
             raise RecursionError(f"maximum recursion depth exceeded while calling mylib ({exc})") from None
         raise
-    finally:
-        _calls.pop(key, None)
-    r = cell[0]
     _int_cells.append(cell)
-    return status, r
+    # An exception ctypes swallowed after the trampoline had its result (and
+    # reported to sys.unraisablehook, which routed it here) is still raised.
+    escaped = _escaped.__dict__.pop("exc", None)
+    if escaped is not None:
+        call = _api_calls.get(key)
+        if call is not None and call[_api.EXC] is None:
+            call[_api.EXC] = escaped
+        call = None
+    return status
 
 
 def _c_message(status):
@@ -246,7 +238,21 @@ def _c_message(status):
 
 
 _bound = _api.bind(globals(), {name: globals()[name] for name in _api.PRIMITIVES})
-_trampoline_c = _TYPES["mylib_callback_fn"](_bound["_trampoline"])
+_trampoline = _bound["_trampoline"]
+_escaped = _bound["_escaped"]
+_api_calls = _bound["_calls"]
+
+
+def _callback(user_data, value, result_out):
+    """``mylib_callback_fn`` around the API's trampoline: the result written, 0; else 1."""
+    r = _trampoline(user_data, value)
+    if r < -2147483648:
+        return 1
+    result_out[0] = r
+    return 0
+
+
+_callback_c = _TYPES["mylib_callback_fn"](_callback)
 
 
 # ctypes reports an exception that escapes a callback to sys.unraisablehook and
@@ -255,12 +261,11 @@ _trampoline_c = _TYPES["mylib_callback_fn"](_bound["_trampoline"])
 # process() call they belong to; every other report goes to the previous hook.
 def _install_unraisable_hook() -> None:
     previous = sys.unraisablehook
-    trampoline = _bound["_trampoline"]
-    marker = repr(trampoline)
-    escaped = _bound["_escaped"]
+    marker = repr(_callback)
+    escaped = _escaped
 
     def hook(args):
-        if args.object is trampoline or (args.object is None and marker in (args.err_msg or "")):
+        if args.object is _callback or (args.object is None and marker in (args.err_msg or "")):
             escaped.exc = args.exc_value
         else:
             previous(args)

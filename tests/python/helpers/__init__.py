@@ -30,8 +30,11 @@ INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
 
 #: The backend modules every API test runs against, and their ``BACKEND`` names.
-BACKEND_MODULES = ("ctypes_binding", "cffi_binding", "cffi_compiled")
-BACKEND_NAME = {"ctypes_binding": "ctypes", "cffi_binding": "cffi", "cffi_compiled": "cffi_compiled"}
+BACKEND_MODULES = ("ctypes_binding", "cffi_binding", "cffi_compiled", "capi")
+BACKEND_NAME = {"ctypes_binding": "ctypes", "cffi_binding": "cffi", "cffi_compiled": "cffi_compiled", "capi": "capi"}
+
+#: Whether this interpreter can run the C API backend at all (CPython 3.11+, limited API).
+CAPI_SUPPORTED = sys.implementation.name == "cpython" and sys.version_info >= (3, 11)
 
 #: Environment variables that change the package's behaviour: subprocesses
 #: start without them unless a test sets them explicitly.
@@ -102,14 +105,33 @@ def compiled_is_built() -> bool:
     return bool(compiled_extension_files())
 
 
+def capi_is_built() -> bool:
+    """Whether ``mylib.capi``'s extension has been built (and can run on this interpreter)."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    return CAPI_SUPPORTED and any(p.name.startswith("_mylib_capi") and p.name.endswith(suffixes) for p in package_dir().iterdir())
+
+
+def backend_available(module: str) -> bool:
+    """Whether the backend module can be imported here (the pure-Python ones always)."""
+    if module == "cffi_compiled":
+        return compiled_is_built()
+    if module == "capi":
+        return capi_is_built()
+    return True
+
+
 def import_backend(module: str):
     """``mylib.<module>``; skips (saying why) only when it is ``cffi_compiled``
     and its extension is not built. Any other import failure is a failure."""
+    if module == "capi" and not CAPI_SUPPORTED:
+        pytest.skip("mylib.capi needs CPython 3.11+ (this interpreter cannot run it)")
     try:
         return importlib.import_module(f"mylib.{module}")
     except ImportError as exc:
         if module == "cffi_compiled" and not compiled_is_built():
             pytest.skip(f"mylib.cffi_compiled is not built (no _mylib_cffi extension in {package_dir()}; run 'make python'): {exc}")
+        if module == "capi" and not capi_is_built():
+            pytest.skip(f"mylib.capi is not built (no _mylib_capi extension in {package_dir()}; run 'make python'): {exc}")
         raise
 
 

@@ -1,0 +1,488 @@
+/*
+ * mylib._mylib_capi: the hot paths of mylib's Python API written against the
+ * Python C API (limited API 3.11, abi3), for the backend mylib.capi.
+ *
+ * Each fast function handles the common case in C: exact ints that fit a C int,
+ * C-contiguous native int32/float64 buffers (the buffer protocol, no copy), a
+ * callable and an int for process(). Anything else -- other types, a failing
+ * status, keyword arguments -- goes to the API function as written in
+ * mylib/_api.py (bound to this backend), which then decides, converts and
+ * raises exactly as every other backend does. The differential tests hold the
+ * two paths to the same behaviour.
+ *
+ * process() carries its state to the C trampoline through mylib_process's
+ * user_data (a struct on this C stack): the trampoline calls the Python
+ * callable, converts its result, and on any exception -- raised by the
+ * callable, the recursion limit, a signal handler at the callable's first
+ * instruction -- keeps it and fails the C call; process() then raises it with
+ * its own traceback. No Python frame of ours is in the way, so nothing can be
+ * lost between the callable and process().
+ */
+#define Py_LIMITED_API 0x030B0000
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "mylib.h"
+
+/* Below this many elements a sum keeps the GIL (releasing it costs more than
+   the sum); from it on, other threads run during the sum. */
+#define RELEASE_GIL_FROM 4096
+
+/* ------------------------------------------------------------------ state */
+/* Set once by setup(), from mylib/capi.py. */
+static PyObject *calls_dict;       /* _api._calls: key -> [callable, result, exception] */
+static PyObject *callback_result;  /* _api._callback_result: a callback's result by the int rule */
+static PyObject *fail_function;    /* _api._fail: status -> the exception */
+
+enum { FAST_ADD, FAST_SUM_ARRAY, FAST_FAST_SUM, FAST_PROCESS, FAST_COUNT };
+static PyObject *slow_paths[FAST_COUNT]; /* the API functions as written, bound to this backend */
+static PyObject *docs[FAST_COUNT];       /* their docstrings (UTF-8 kept alive for the method defs) */
+
+/* ------------------------------------------------------------------ helpers */
+/* An exact int that fits a C int: the fast path's only int. */
+static int exact_c_int(PyObject *o, int *out) {
+    int overflow;
+    long v;
+    if (!PyLong_CheckExact(o)) {
+        return 0;
+    }
+    v = PyLong_AsLongAndOverflow(o, &overflow);
+    if (overflow || v < INT_MIN || v > INT_MAX) {
+        return 0;
+    }
+    if (v == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
+}
+
+/* Calls the slow path with the vectorcall arguments (positional + kwnames). */
+static PyObject *slow(int which, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+    PyObject *tuple, *kwargs = NULL, *result;
+    Py_ssize_t i, nkw = kwnames ? PyTuple_Size(kwnames) : 0;
+    tuple = PyTuple_New(nargs);
+    if (tuple == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < nargs; i++) {
+        Py_INCREF(args[i]);
+        PyTuple_SetItem(tuple, i, args[i]);
+    }
+    if (nkw > 0) {
+        kwargs = PyDict_New();
+        if (kwargs == NULL) {
+            Py_DECREF(tuple);
+            return NULL;
+        }
+        for (i = 0; i < nkw; i++) {
+            if (PyDict_SetItem(kwargs, PyTuple_GetItem(kwnames, i), args[nargs + i]) < 0) {
+                Py_DECREF(tuple);
+                Py_DECREF(kwargs);
+                return NULL;
+            }
+        }
+    }
+    result = PyObject_Call(slow_paths[which], tuple, kwargs);
+    Py_DECREF(tuple);
+    Py_XDECREF(kwargs);
+    return result;
+}
+
+/* A native-endian format of the item `code` ('i' or 'd'), as struct spells it. */
+static int native_format(const char *fmt, char code) {
+    if (fmt == NULL) {
+        return 0;
+    }
+    if (fmt[0] == '@' || fmt[0] == '=') {
+        fmt++;
+    } else if (fmt[0] == '<' || fmt[0] == '>') {
+        const int little = 1;
+        int is_little = *(const char *)&little == 1;
+        if ((fmt[0] == '<') != is_little) {
+            return 0;
+        }
+        fmt++;
+    }
+    if (fmt[0] == code && fmt[1] == '\0') {
+        return 1;
+    }
+    /* A C long of 4 bytes is a C int (Windows). */
+    return code == 'i' && sizeof(long) == 4 && fmt[0] == 'l' && fmt[1] == '\0';
+}
+
+/* Gets a C-contiguous buffer of native `code` items of `itemsize` bytes.
+   1: got it; 0: not for the fast path (nothing pending); -1: an exception to
+   propagate (one that is not "this is no such buffer"). */
+static int get_items(PyObject *obj, Py_buffer *view, char code, Py_ssize_t itemsize) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError) || PyErr_ExceptionMatches(PyExc_BufferError) ||
+            PyErr_ExceptionMatches(PyExc_ValueError)) {
+            PyErr_Clear();
+            return 0;
+        }
+        return -1;
+    }
+    if (view->itemsize != itemsize || !native_format(view->format, code)) {
+        PyBuffer_Release(view);
+        return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ add */
+static PyObject *fast_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+    int a, b, sum;
+    (void)self;
+    if (kwnames == NULL && nargs == 2 && exact_c_int(args[0], &a) && exact_c_int(args[1], &b) &&
+        mylib_add(a, b, &sum) == MYLIB_OK) {
+        return PyLong_FromLong(sum);
+    }
+    return slow(FAST_ADD, args, nargs, kwnames);
+}
+
+/* ------------------------------------------------------------------ sums */
+static PyObject *fast_sum_array(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+    Py_buffer view;
+    int64_t sum = 0;
+    int status, got;
+    (void)self;
+    if (kwnames != NULL || nargs != 1) {
+        return slow(FAST_SUM_ARRAY, args, nargs, kwnames);
+    }
+    got = get_items(args[0], &view, 'i', 4);
+    if (got < 0) {
+        return NULL;
+    }
+    if (got == 0) {
+        return slow(FAST_SUM_ARRAY, args, nargs, kwnames);
+    }
+    if (view.len / 4 >= RELEASE_GIL_FROM) {
+        Py_BEGIN_ALLOW_THREADS
+        status = mylib_sum_i32((const int *)view.buf, (size_t)(view.len / 4), &sum);
+        Py_END_ALLOW_THREADS
+    } else {
+        status = mylib_sum_i32((const int *)view.buf, (size_t)(view.len / 4), &sum);
+    }
+    PyBuffer_Release(&view);
+    if (status != MYLIB_OK) {
+        return slow(FAST_SUM_ARRAY, args, nargs, kwnames);
+    }
+    return PyLong_FromLongLong((long long)sum);
+}
+
+static PyObject *fast_fast_sum(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+    Py_buffer view;
+    double sum = 0.0;
+    int status, got;
+    (void)self;
+    if (kwnames != NULL || nargs != 1) {
+        return slow(FAST_FAST_SUM, args, nargs, kwnames);
+    }
+    got = get_items(args[0], &view, 'd', 8);
+    if (got < 0) {
+        return NULL;
+    }
+    if (got == 0) {
+        return slow(FAST_FAST_SUM, args, nargs, kwnames);
+    }
+    if (view.len / 8 >= RELEASE_GIL_FROM) {
+        Py_BEGIN_ALLOW_THREADS
+        status = mylib_sum_f64((const double *)view.buf, (size_t)(view.len / 8), &sum);
+        Py_END_ALLOW_THREADS
+    } else {
+        status = mylib_sum_f64((const double *)view.buf, (size_t)(view.len / 8), &sum);
+    }
+    PyBuffer_Release(&view);
+    if (status != MYLIB_OK) {
+        return slow(FAST_FAST_SUM, args, nargs, kwnames);
+    }
+    return PyFloat_FromDouble(sum);
+}
+
+/* ------------------------------------------------------------------ callbacks */
+/* The exception being raised, normalized, with its traceback attached. */
+static PyObject *take_exception(void) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value == NULL) {
+        Py_XDECREF(type);
+        Py_XDECREF(tb);
+        return NULL;
+    }
+    if (tb != NULL) {
+        PyException_SetTraceback(value, tb);
+        Py_DECREF(tb);
+    }
+    Py_XDECREF(type);
+    return value;
+}
+
+/* Raises `exc` (a reference is consumed) as it is, traceback included. */
+static void raise_exception(PyObject *exc) {
+    PyObject *tb = PyException_GetTraceback(exc);
+    PyObject *type = (PyObject *)Py_TYPE(exc);
+    Py_INCREF(type);
+    PyErr_Restore(type, exc, tb);
+}
+
+/* The state of one fast process() call, on its C stack. */
+typedef struct {
+    PyObject *callback; /* borrowed: the caller holds it for the call */
+    PyObject *exc;      /* owned: the exception to raise, or NULL */
+    int done;
+    int result;
+} call_state;
+
+/* A callback's result as a C int by the int rule (the API's own function for
+   anything but an exact int in range); -1 with an exception set on failure. */
+static int checked_result(PyObject *r, int *out) {
+    PyObject *converted;
+    int ok;
+    if (exact_c_int(r, out)) {
+        return 0;
+    }
+    converted = PyObject_CallFunctionObjArgs(callback_result, r, NULL);
+    if (converted == NULL) {
+        return -1;
+    }
+    ok = exact_c_int(converted, out);
+    Py_DECREF(converted);
+    if (!ok) {
+        PyErr_SetString(PyExc_SystemError, "mylib: the int rule returned a value that is not a C int");
+        return -1;
+    }
+    return 0;
+}
+
+static int fast_trampoline(void *user_data, int value, int *result_out) {
+    call_state *st = (call_state *)user_data;
+    PyObject *arg, *r;
+    int v;
+    arg = PyLong_FromLong(value);
+    r = arg ? PyObject_CallFunctionObjArgs(st->callback, arg, NULL) : NULL;
+    Py_XDECREF(arg);
+    if (r != NULL) {
+        int failed = checked_result(r, &v);
+        Py_DECREF(r);
+        if (!failed) {
+            st->result = v;
+            st->done = 1;
+            *result_out = v;
+            return 0;
+        }
+    }
+    Py_XDECREF(st->exc);
+    st->exc = take_exception();
+    return 1;
+}
+
+static PyObject *fast_process(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+    call_state st;
+    int value, out = 0, status;
+    (void)self;
+    if (kwnames != NULL || nargs != 2 || !PyCallable_Check(args[0]) || !exact_c_int(args[1], &value)) {
+        return slow(FAST_PROCESS, args, nargs, kwnames);
+    }
+    st.callback = args[0];
+    st.exc = NULL;
+    st.done = 0;
+    st.result = 0;
+    status = mylib_process(fast_trampoline, &st, value, &out);
+    if (status == MYLIB_OK && st.done && st.exc == NULL) {
+        return PyLong_FromLong(st.result);
+    }
+    if (st.exc != NULL) {
+        raise_exception(st.exc);
+        return NULL;
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    {   /* A failure of the library itself (e.g. a caught panic). */
+        PyObject *exc = PyObject_CallFunction(fail_function, "i", status);
+        if (exc != NULL) {
+            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+            Py_DECREF(exc);
+        }
+        return NULL;
+    }
+}
+
+/* ------------------------------------------------------------------ primitives */
+/* The callback path of the API as written (process() off the fast path):
+   user_data is the key of the call in _api._calls. */
+static int key_trampoline(void *user_data, int value, int *result_out) {
+    PyObject *key = PyLong_FromLongLong((long long)(intptr_t)user_data);
+    PyObject *call = key ? PyDict_GetItemWithError(calls_dict, key) : NULL; /* borrowed */
+    PyObject *callback, *arg = NULL, *r = NULL;
+    int v;
+    if (call == NULL) {
+        Py_XDECREF(key);
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_SystemError, "mylib: a callback ran for no process() call");
+        }
+        PyErr_WriteUnraisable(NULL);
+        return 1;
+    }
+    Py_INCREF(call);
+    Py_DECREF(key);
+    callback = PyList_GetItem(call, 0); /* borrowed */
+    arg = callback ? PyLong_FromLong(value) : NULL;
+    r = arg ? PyObject_CallFunctionObjArgs(callback, arg, NULL) : NULL;
+    Py_XDECREF(arg);
+    if (r != NULL && checked_result(r, &v) == 0) {
+        PyObject *stored = PyLong_FromLong(v);
+        Py_DECREF(r);
+        if (stored != NULL && PyList_SetItem(call, 1, stored) == 0) { /* steals `stored` */
+            Py_DECREF(call);
+            *result_out = v;
+            return 0;
+        }
+    } else {
+        Py_XDECREF(r);
+    }
+    {
+        PyObject *exc = take_exception();
+        if (exc != NULL) {
+            PyList_SetItem(call, 2, exc); /* steals `exc` */
+        }
+    }
+    Py_DECREF(call);
+    return 1;
+}
+
+static PyObject *prim_process(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    long long key;
+    int value, out = 0, status;
+    (void)self;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_c_process(key, value)");
+        return NULL;
+    }
+    key = PyLong_AsLongLong(args[0]);
+    value = (int)PyLong_AsLong(args[1]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    status = mylib_process(key_trampoline, (void *)(intptr_t)key, value, &out);
+    return PyLong_FromLong(status);
+}
+
+static PyObject *prim_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    int a, b, sum, status;
+    (void)self;
+    if (nargs != 2 || !exact_c_int(args[0], &a) || !exact_c_int(args[1], &b)) {
+        PyErr_SetString(PyExc_TypeError, "_c_add(a, b) takes two C ints");
+        return NULL;
+    }
+    status = mylib_add(a, b, &sum);
+    return PyLong_FromLongLong(status == MYLIB_OK ? (long long)sum : -(1LL << 40) + status);
+}
+
+/* The message of the call that just returned `status` on this thread, read in
+   one C call with the code (no Python code can run in between). */
+static PyObject *prim_message(PyObject *self, PyObject *arg) {
+    long status = PyLong_AsLong(arg);
+    const char *text;
+    (void)self;
+    if (status == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    text = mylib_last_error() == (int)status ? mylib_last_error_message() : mylib_status_str((int)status);
+    return PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "replace");
+}
+
+static PyObject *library_address(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    return PyLong_FromVoidPtr((void *)&mylib_version);
+}
+
+/* ------------------------------------------------------------------ setup */
+static PyMethodDef fast_defs[FAST_COUNT] = {
+    {"add", (PyCFunction)(void (*)(void))fast_add, METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"sum_array", (PyCFunction)(void (*)(void))fast_sum_array, METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"fast_sum", (PyCFunction)(void (*)(void))fast_fast_sum, METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"process", (PyCFunction)(void (*)(void))fast_process, METH_FASTCALL | METH_KEYWORDS, NULL},
+};
+
+/* setup(calls, callback_result, fail, slow_paths: dict name -> function, docs: dict name -> str, module_name)
+   -> dict name -> the fast builtin, whose docstring is the API's. Once only. */
+static PyObject *setup(PyObject *self, PyObject *args) {
+    PyObject *calls, *cb_result, *fail, *slows, *doc_map, *module_name, *out;
+    int i;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O!OOO!O!U", &PyDict_Type, &calls, &cb_result, &fail, &PyDict_Type, &slows,
+                          &PyDict_Type, &doc_map, &module_name)) {
+        return NULL;
+    }
+    if (calls_dict != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "mylib._mylib_capi.setup runs once");
+        return NULL;
+    }
+    out = PyDict_New();
+    if (out == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < FAST_COUNT; i++) {
+        PyObject *name = PyUnicode_FromString(fast_defs[i].ml_name);
+        PyObject *f = name ? PyDict_GetItemWithError(slows, name) : NULL;
+        PyObject *doc = name ? PyDict_GetItemWithError(doc_map, name) : NULL;
+        PyObject *fn;
+        if (f == NULL || doc == NULL || !PyUnicode_Check(doc)) {
+            Py_XDECREF(name);
+            Py_DECREF(out);
+            if (!PyErr_Occurred()) {
+                PyErr_Format(PyExc_KeyError, "setup: no slow path or doc for %s", fast_defs[i].ml_name);
+            }
+            return NULL;
+        }
+        Py_INCREF(f);
+        slow_paths[i] = f;
+        Py_INCREF(doc);
+        docs[i] = doc;
+        fast_defs[i].ml_doc = PyUnicode_AsUTF8AndSize(doc, NULL);
+        fn = fast_defs[i].ml_doc ? PyCFunction_NewEx(&fast_defs[i], NULL, module_name) : NULL;
+        if (fn == NULL || PyDict_SetItem(out, name, fn) < 0) {
+            Py_XDECREF(fn);
+            Py_DECREF(name);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(fn);
+        Py_DECREF(name);
+    }
+    Py_INCREF(calls);
+    calls_dict = calls;
+    Py_INCREF(cb_result);
+    callback_result = cb_result;
+    Py_INCREF(fail);
+    fail_function = fail;
+    return out;
+}
+
+static PyMethodDef module_methods[] = {
+    {"setup", setup, METH_VARARGS, "Creates the fast functions (called once by mylib.capi)."},
+    {"_c_add", (PyCFunction)(void (*)(void))prim_add, METH_FASTCALL, "Primitive: mylib_add, packed."},
+    {"_c_process", (PyCFunction)(void (*)(void))prim_process, METH_FASTCALL, "Primitive: mylib_process with user_data = key."},
+    {"_c_message", prim_message, METH_O, "Primitive: the message of the status just returned."},
+    {"library_address", library_address, METH_NOARGS, "Where mylib_version is in the library this module uses."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "mylib._mylib_capi",
+    "The hot paths of mylib's API in C, for mylib.capi (see mylib/capi.py).", -1, module_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__mylib_capi(void) {
+    return PyModule_Create(&module_def);
+}
