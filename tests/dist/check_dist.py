@@ -18,10 +18,12 @@ A wheel (Linux) passes when:
 - the header is the repository's, and the metadata has the licence expression
   and both licence files, equal to the repository's.
 
-An sdist passes when it has the Python package, the cffi build script and the
-crate (every file of ``src/``, ``Cargo.toml``, ``Cargo.lock``, ``build.rs``,
-``cbindgen.toml``, the header) equal to the repository's, the licences, and no
-build output.
+An sdist passes when it has the Python package, the extensions' build script
+and C source, the licences, and the crate: every file of ``src/``,
+``Cargo.lock``, ``build.rs``, ``cbindgen.toml`` and the header equal to the
+repository's, and a ``Cargo.toml`` that cargo reads as the repository's
+library (name, version, edition, dependencies, features, library targets) and
+nothing else; and no build output.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import argparse
 import base64
 import email.parser
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -43,8 +46,26 @@ DIST_NAME = "mylib-ffi"
 LIB = "libmylib.so.0"
 LICENCE_FILES = ("LICENSE-MIT", "LICENSE-APACHE")
 LICENCE_EXPRESSION = "MIT OR Apache-2.0"
-CRATE_FILES = ("Cargo.toml", "Cargo.lock", "build.rs", "cbindgen.toml", "include/mylib.h")
+#: Copied as they are; Cargo.toml is the library-only form (checked through cargo).
+CRATE_FILES = ("Cargo.lock", "build.rs", "cbindgen.toml", "include/mylib.h")
 ELF_MAGIC = b"\x7fELF"
+#: The oldest CPython the package serves (the cffi module's abi3 floor).
+MIN_PYTHON = (3, 9)
+CAPI_SOURCE = "bindings/python/capi/mylib_capi.c"
+CAPI_EXTENSION = "mylib/_mylib_capi"
+
+
+def capi_python(repo: Path) -> tuple[int, int]:
+    """The limited API version of the C API module's source (its Py_LIMITED_API)."""
+    m = re.search(r"^#define\s+Py_LIMITED_API\s+0x([0-9A-Fa-f]{8})\b", (repo / CAPI_SOURCE).read_text(), re.M)
+    if m is None:
+        raise SystemExit(f"{CAPI_SOURCE}: no '#define Py_LIMITED_API 0x...'")
+    value = int(m.group(1), 16)
+    return value >> 24, (value >> 16) & 0xFF
+
+
+def cp_tag(version: tuple[int, int]) -> str:
+    return f"cp{version[0]}{version[1]}"
 
 
 class Problems(list):
@@ -125,8 +146,10 @@ def check_wheel(wheel: Path, repo: Path, auditwheel: str) -> Problems:
         problems.check(bool(extensions), "no compiled extension")
         for n in extensions:
             problems.check(
-                re.fullmatch(r"mylib/_mylib_\w+\.[\w.-]+\.so", n) is not None, f"{n}: not an extension of the package"
+                re.fullmatch(r"mylib/_mylib_(cffi|capi)\.[\w.-]+\.so", n) is not None, f"{n}: not an extension of the package"
             )
+        problems.check(any(n.startswith("mylib/_mylib_cffi.") for n in extensions), "no mylib._mylib_cffi extension")
+        with_capi = any(n.startswith(CAPI_EXTENSION + ".") for n in extensions)
         for n in elves:
             entries = dynamic_entries(root / n)
             problems.check("RPATH" not in entries, f"{n}: has an RPATH {entries.get('RPATH')}")
@@ -140,9 +163,17 @@ def check_wheel(wheel: Path, repo: Path, auditwheel: str) -> Problems:
             problems.check(not debug, f"{n}: has debug sections {', '.join(debug)}")
 
         if py_tag.startswith("cp"):
-            problems.check((py_tag, abi_tag) == ("cp39", "abi3"), f"CPython wheel tagged {py_tag}-{abi_tag}, not cp39-abi3")
+            # abi3 from the newest limited API its extensions use.
+            floor = cp_tag(max(MIN_PYTHON, capi_python(repo)) if with_capi else MIN_PYTHON)
+            problems.check(
+                (py_tag, abi_tag) == (floor, "abi3"),
+                f"CPython wheel tagged {py_tag}-{abi_tag}, not {floor}-abi3"
+                + (f" (it carries {CAPI_EXTENSION}, limited API {cp_tag(capi_python(repo))})" if with_capi else ""),
+            )
             for n in extensions:
                 problems.check(n.endswith(".abi3.so"), f"{n}: not a limited-API (.abi3.so) extension")
+        else:
+            problems.check(not with_capi, f"{CAPI_EXTENSION} in a {py_tag} wheel: it is for CPython only")
 
         header = root / "mylib" / "include" / "mylib.h"
         problems.check(
@@ -179,6 +210,55 @@ def check_metadata(dist_info: Path, repo: Path, problems: Problems) -> None:
 
 
 # ---------------------------------------------------------------- sdist
+def cargo_library(manifest_dir: Path) -> tuple[dict | None, str]:
+    """What cargo builds the library from, per ``cargo metadata`` of the
+    manifest in ``manifest_dir`` (None and cargo's error when it refuses it).
+    ``cargo fetch --locked`` first: metadata passes over targets whose files
+    are missing, which a build refuses; fetch reads the manifest as a build
+    does, and checks that Cargo.lock fits it."""
+    for command in (["fetch", "--offline", "--locked"], ["metadata", "--no-deps", "--offline", "--format-version", "1"]):
+        proc = subprocess.run(["cargo", *command], cwd=manifest_dir, capture_output=True, text=True)
+        if proc.returncode != 0:
+            return None, f"cargo {command[0]}: " + " ".join(proc.stderr.split())[:300]
+    (pkg,) = json.loads(proc.stdout)["packages"]
+    keep = {"name", "version", "edition", "rust_version", "license", "features", "links"}
+    summary = {k: v for k, v in pkg.items() if k in keep}
+    summary["dependencies"] = sorted(json.dumps(d, sort_keys=True) for d in pkg["dependencies"] if d["kind"] != "dev")
+    summary["targets"] = sorted(
+        (t["name"], tuple(t["kind"]), tuple(t["crate_types"]), Path(t["src_path"]).resolve().relative_to(manifest_dir.resolve()).as_posix())
+        for t in pkg["targets"]
+        if set(t["kind"]) & {"lib", "cdylib", "staticlib", "rlib", "custom-build"}
+    )
+    summary["other targets"] = sorted(t["name"] for t in pkg["targets"] if not set(t["kind"]) & {"lib", "cdylib", "staticlib", "rlib", "custom-build"})
+    return summary, ""
+
+
+def check_manifest(tf: tarfile.TarFile, top: str, repo: Path, problems: Problems) -> None:
+    """The sdist's rust/Cargo.toml builds the repository's library, and nothing else."""
+    with tempfile.TemporaryDirectory() as tmp:
+        crate = Path(tmp) / "rust"
+        members = [m for m in tf.getmembers() if m.name.startswith(f"{top}/rust/") and (m.isfile() or m.isdir())]
+        for m in members:
+            rel = m.name[len(f"{top}/rust/") :]
+            if m.isdir():
+                (crate / rel).mkdir(parents=True, exist_ok=True)
+            else:
+                (crate / rel).parent.mkdir(parents=True, exist_ok=True)
+                (crate / rel).write_bytes(tf.extractfile(m).read())
+        if not problems.check((crate / "Cargo.toml").is_file(), "rust/Cargo.toml is missing"):
+            return
+        theirs, error = cargo_library(crate)
+        if not problems.check(theirs is not None, f"cargo refuses rust/Cargo.toml: {error}"):
+            return
+        ours, error = cargo_library(repo)
+        if not problems.check(ours is not None, f"cargo refuses the repository's Cargo.toml: {error}"):
+            return
+        problems.check(not theirs["other targets"], f"rust/Cargo.toml has targets besides the library: {theirs['other targets']}")
+        for key in ours:
+            if key != "other targets":
+                problems.check(ours[key] == theirs[key], f"rust/Cargo.toml: {key} differs from the repository's: {theirs[key]} != {ours[key]}")
+
+
 def check_sdist(sdist: Path, repo: Path) -> Problems:
     problems = Problems()
     with tarfile.open(sdist) as tf:
@@ -192,11 +272,14 @@ def check_sdist(sdist: Path, repo: Path) -> Problems:
 
         for rel in ("pyproject.toml", "setup.py", "build_cffi.py", "README.md", "PKG-INFO", "mylib/__init__.py"):
             problems.check(content(rel) is not None, f"{rel} is missing")
+        capi = CAPI_SOURCE.split("/", 2)[2]
+        problems.check(content(capi) == (repo / CAPI_SOURCE).read_bytes(), f"{capi} is missing or differs from the repository's")
         for name in LICENCE_FILES:
             problems.check(content(name) == (repo / name).read_bytes(), f"{name} is missing or differs from the repository's")
         crate = list(CRATE_FILES) + [p.relative_to(repo).as_posix() for p in sorted((repo / "src").rglob("*")) if p.is_file()]
         for rel in crate:
             problems.check(content(f"rust/{rel}") == (repo / rel).read_bytes(), f"rust/{rel} is missing or differs from the repository's")
+        check_manifest(tf, top, repo, problems)
         pkg = [p.name for p in sorted((repo / "bindings" / "python" / "mylib").glob("*.py"))]
         for name in pkg:
             problems.check(content(f"mylib/{name}") is not None, f"mylib/{name} is missing")
@@ -265,9 +348,18 @@ def self_test_sdist(sdist: Path, repo: Path) -> int:
 
     cases = {
         "no Cargo.lock": (lambda top: (top / "rust" / "Cargo.lock").unlink(), "rust/Cargo.lock is missing"),
+        "a test target in Cargo.toml": (
+            lambda top: (top / "rust" / "Cargo.toml").write_text((top / "rust" / "Cargo.toml").read_text() + '\n[[test]]\nname = "nomem"\n'),
+            "cargo refuses rust/Cargo.toml",
+        ),
+        "another edition in Cargo.toml": (
+            lambda top: (top / "rust" / "Cargo.toml").write_text((top / "rust" / "Cargo.toml").read_text().replace('edition = "2024"', 'edition = "2021"')),
+            "rust/Cargo.toml: edition differs",
+        ),
         "no build.rs": (lambda top: (top / "rust" / "build.rs").unlink(), "rust/build.rs is missing"),
         "a stale source": (lambda top: (top / "rust" / "src" / "lib.rs").write_text("// stale\n"), "rust/src/lib.rs"),
         "no cffi build script": (lambda top: (top / "build_cffi.py").unlink(), "build_cffi.py is missing"),
+        "no C API source": (lambda top: (top / "capi" / "mylib_capi.c").unlink(), "capi/mylib_capi.c is missing"),
         "build output": (build_output, "build output"),
         "a licence missing": (lambda top: (top / "LICENSE-MIT").unlink(), "LICENSE-MIT is missing"),
     }
@@ -296,8 +388,19 @@ def self_test(wheel: Path, repo: Path, auditwheel: str) -> int:
         text = wheel_file.read_text()
         wheel_file.write_text("\n".join(ln for ln in text.splitlines() if not ln.startswith("Tag:")) + f"\nTag: {py}-{abi}-{linux_plat}\n")
 
+    def python_tag(tag: str):
+        """Renames to python tag ``tag`` (file name and WHEEL)."""
+
+        def edit(root: Path):
+            wheel_file = next(root.glob("*.dist-info")) / "WHEEL"
+            wheel_file.write_text(wheel_file.read_text().replace(f"Tag: {py}-", f"Tag: {tag}-"))
+
+        return wheel.name.replace(f"-{py}-", f"-{tag}-"), edit
+
+    other = cp_tag(MIN_PYTHON) if py != cp_tag(MIN_PYTHON) else "cp311"
     cases = {
         "not tagged manylinux": (linux_name, retag, "is not manylinux"),
+        f"tagged {other}": (*python_tag(other), f"CPython wheel tagged {other}-abi3"),
         "a grafted second copy": (
             wheel.name,
             lambda r: (r / "mylib_ffi.libs").mkdir() or shutil.copy2(r / "mylib" / LIB, r / "mylib_ffi.libs" / "libmylib-0123abcd.so.0"),
@@ -336,6 +439,21 @@ def self_test(wheel: Path, repo: Path, auditwheel: str) -> int:
     return 1 if failed else 0
 
 
+def check_set(paths: list[Path], repo: Path) -> Problems:
+    """The release is complete: one sdist, one PyPy wheel, and one CPython
+    abi3 wheel per floor (cp39: the cffi module; the C API module's own)."""
+    problems = Problems()
+    names = [p.name for p in paths]
+    wheels = [parse_wheel_name(n) for n in names if n.endswith(".whl")]
+    problems.check(sum(n.endswith(".tar.gz") for n in names) == 1, f"expected one sdist in {names}")
+    problems.check(sum(py.startswith("pp") for _, py, _, _ in wheels) == 1, f"expected one PyPy wheel in {names}")
+    cpython = sorted(py for _, py, abi, _ in wheels if py.startswith("cp") and abi == "abi3")
+    expected = sorted({cp_tag(MIN_PYTHON), cp_tag(max(MIN_PYTHON, capi_python(repo)))})
+    problems.check(cpython == expected, f"CPython abi3 wheels {cpython}, expected {expected}")
+    problems.check(len(wheels) == 1 + len(cpython), f"unexpected wheels in {names}")
+    return problems
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repo", type=Path, required=True, help="the repository root (header, licences, crate)")
@@ -350,6 +468,10 @@ def main() -> int:
         ]
         return 1 if any(results) else 0
     failed = 0
+    release = check_set(args.files, args.repo)
+    if release:
+        failed += 1
+        print("the release: REFUSED\n  " + "\n  ".join(release), file=sys.stderr)
     for path in args.files:
         problems = check_sdist(path, args.repo) if path.name.endswith(".tar.gz") else check_wheel(path, args.repo, args.auditwheel)
         if problems:
