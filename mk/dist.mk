@@ -131,7 +131,8 @@ test-wheels: $(WHEEL_TESTS)
 # Each: a fresh venv, the suite's requirements from the index, then our wheel
 # alone (no index, no sdist: pip must find a wheel whose tags fit), `pip check`,
 # `import mylib` from / (the compiled backend: capi on CPython 3.11+, else
-# cffi_compiled), and the whole suite from /.
+# cffi_compiled), and the whole suite from / (Hypothesis's database in the
+# venv, not in /).
 $(WHEEL_TESTS): test-wheel-%: $(DIST_STAMP) $(LIB_STAMP)
 	@py=$$($(call dist_python,$*) || true); test -n "$$py" || { echo "test-wheel-$*: no Python $* here (pyenv or PATH); set DIST_TEST_PYTHONS to the ones to test" >&2; exit 1; }; \
 	venv=$(abspath $(DIST_WORK)/test/$*); rm -rf $$venv; \
@@ -144,7 +145,7 @@ $(WHEEL_TESTS): test-wheel-%: $(DIST_STAMP) $(LIB_STAMP)
 	cd / && out=$$($(DIST_CLEAN_ENV) $$venv/bin/python -c "import mylib; print(mylib.add(2, 3), mylib.BACKEND)") \
 	  && echo "from /: $$out" && test "$$out" = "$$expected"; \
 	log=$(abspath $(DIST_WORK)/test/$*.log); \
-	$(DIST_CLEAN_ENV) MYLIB_TEST_INSTALLED=1 $$venv/bin/python -m pytest -q $(abspath tests/python) > $$log 2>&1 \
+	$(DIST_CLEAN_ENV) MYLIB_TEST_INSTALLED=1 HYPOTHESIS_STORAGE_DIRECTORY=$$venv/.hypothesis $$venv/bin/python -m pytest -q $(abspath tests/python) > $$log 2>&1 \
 	  || { tail -n 60 $$log >&2; echo "test-wheel-$*: the Python suite failed (full log: $$log)" >&2; exit 1; }; \
 	echo "suite: $$(tail -n 1 $$log)"
 
