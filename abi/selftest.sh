@@ -60,7 +60,8 @@ failures=0
 run_case() {
   local name=$1 expected=$2; shift 2
   rm -rf "$tree" && mkdir -p "$tree"
-  cp -r src bench Cargo.toml Cargo.lock build.rs cbindgen.toml "$tree/"
+  # Everything the manifest names (its [[test]] and [[example]] targets too), so cargo can parse it.
+  cp -r src bench tests Cargo.toml Cargo.lock build.rs cbindgen.toml "$tree/"
   mutate "$name"
   (cd "$tree" && CARGO_PROFILE_RELEASE_DEBUG=2 CARGO_PROFILE_RELEASE_STRIP=none CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_OPT_LEVEL=0 \
      CARGO_PROFILE_RELEASE_SPLIT_DEBUGINFO=off "$CARGO" build --release --lib --quiet --target-dir ../target) \

@@ -38,10 +38,11 @@ static volatile int64_t sink_i;
 static int square(int x) { return x * x; }
 static int ud_square(void *ud, int x, int *out) { (void)ud; *out = x * x; return 0; }
 
-enum { K_FAST_SUM, K_SUM_F64, K_SUM_ARRAY, K_SUM_I32, K_REF_F64, K_REF_I32, K_BANDWIDTH, K_BANDWIDTH_I32, K_COUNT };
+enum { K_FAST_SUM, K_SUM_F64, K_SUM_ARRAY, K_SUM_I32, K_REF_F64, K_REF_I32, K_BANDWIDTH, K_BANDWIDTH_I32,
+       K_BANDWIDTH_ALL, K_COUNT };
 static const char *K_NAMES[K_COUNT] = {"c_fast_sum", "c_mylib_sum_f64", "c_sum_array", "c_mylib_sum_i32",
                                        "cref_sum_f64", "cref_sum_i32", "c_read_bandwidth",
-                                       "c_read_bandwidth_i32"};
+                                       "c_read_bandwidth_i32", "c_read_bandwidth_all_cores"};
 
 static void run_kernel(int k, const double *d, const int *ints, size_t n) {
     double r;
@@ -55,6 +56,10 @@ static void run_kernel(int k, const double *d, const int *ints, size_t n) {
     case K_REF_I32: sink_i = ref_sum_i32(ints, n); break;
     case K_BANDWIDTH: sink_i = read_bandwidth(d, n * sizeof(double)); break;
     case K_BANDWIDTH_I32: sink_i = read_bandwidth(ints, n * sizeof(int)); break;
+    /* as many threads as mylib's sum of the same bytes uses */
+    case K_BANDWIDTH_ALL:
+        sink_i = read_bandwidth_threads(d, n * sizeof(double), read_threads_for(n * sizeof(double), mylib_get_num_threads()));
+        break;
     }
 }
 

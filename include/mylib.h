@@ -161,7 +161,8 @@ void print_point(const struct Point *p);
  * `MYLIB_ERR_NULL_POINTER`, returns 0. `size < 0`: `MYLIB_ERR_INVALID_LENGTH`,
  * returns 0. When the exact sum does not fit an `int`: returns the wrapped
  * value and sets `MYLIB_ERR_OVERFLOW` (use `mylib_sum_i32` for the exact
- * 64-bit sum). Thread-safe.
+ * 64-bit sum). Thread-safe. Large arrays are summed on several threads
+ * (see `mylib_set_num_threads`); the result is exact either way.
  *
  * # Safety
  * `arr` is NULL or points to `size` readable ints.
@@ -183,13 +184,26 @@ int process(callback_t func, int value);
 /**
  * Stores the sum of the `size` doubles at `data` in `*result`.
  *
- * The sum is compensated (Neumaier, per SIMD lane): within 1 ulp of the
- * correctly rounded sum unless the data cancel catastrophically (the error
- * is at most about `2 * DBL_EPSILON * |sum| + n * DBL_EPSILON^2 * sum(|x|)`);
- * exact on the classic cases such as ten times 0.1 or `1, 1e100, 1, -1e100`.
+ * The sum is compensated (Neumaier, per SIMD lane, in fixed blocks of 65536
+ * elements): within 1 ulp of the correctly rounded sum unless the data
+ * cancel catastrophically. To first order the error is at most
+ * `u * |sum| + C * u^2 * sum(|x|)`, with `u = DBL_EPSILON / 2`,
+ * `C = L^2 + 2116 + 2K(K + 45)`, `L = min(ceil(n / 16), 4096)` and
+ * `K = ceil(n / 65536)` (C is about 2.2e7 at n = 1e8), so the result is
+ * within 1 ulp whenever `sum(|x|) / |sum| < 1 / (2 * C * u)`. Exact on the
+ * classic cases such as ten times 0.1 or `1, 1e100, 1, -1e100`.
  * A NaN gives NaN; `+inf` and `-inf` together give NaN. The SIMD path
- * (AVX-512, AVX2 or portable) is picked at run time; every path returns the
- * same bits. `MYLIB_KERNEL=portable` (or `avx2`) in the environment caps it.
+ * (AVX-512, AVX2, NEON or portable) is picked at run time; every path returns
+ * the same bits. `MYLIB_KERNEL=portable` (or `avx2`) in the environment caps it.
+ *
+ * Threads: the data are cut into fixed blocks of 65536 elements, summed
+ * separately and combined in block order, so the result is the same bits
+ * whatever the thread count. From 4 MiB of data on (524288 doubles, 1048576
+ * ints), the blocks are shared by up to `mylib_get_num_threads()` threads,
+ * at most one per 2 MiB, the calling thread included; the threads are
+ * started for the call and joined before it returns (none is left running:
+ * safe with `fork()`). If a thread cannot be started, the others do its
+ * share; a panic in one is `MYLIB_ERR_PANIC`.
  *
  * NULL `result`: `MYLIB_ERR_NULL_POINTER`, nothing written. NULL `data` with
  * `size > 0`: `MYLIB_ERR_NULL_POINTER`, nothing written. `size < 0`:
@@ -264,6 +278,32 @@ const char *mylib_version(void);
 int mylib_get_debug(void);
 
 /**
+ * Sets the most threads a large sum (`fast_sum`, `sum_array`,
+ * `mylib_sum_f64`, `mylib_sum_i32`) may use, the calling thread included,
+ * for the whole process.
+ *
+ * `n` from 1 to 1024: that many at most (1 = never start a thread). `0`:
+ * back to the default, which is `MYLIB_NUM_THREADS` from the environment if
+ * it holds an integer from 1 to 1024 (surrounding whitespace allowed; any
+ * other value is ignored), else the number of CPUs this process may run on
+ * (its affinity mask and cgroup CPU quota), at most 1024. The environment
+ * and the CPUs are read once, at the first large sum or
+ * `mylib_get_num_threads` call. Results never depend on the thread count.
+ *
+ * Returns `MYLIB_OK`, or `MYLIB_ERR_INVALID_LENGTH` for `n < 0` or
+ * `n > 1024` (the setting is then unchanged). Thread-safe; sums already
+ * running keep the count they started with.
+ */
+int mylib_set_num_threads(int n);
+
+/**
+ * Returns the most threads a large sum uses now (at least 1): the value
+ * set by `mylib_set_num_threads`, else the default it describes.
+ * Thread-safe.
+ */
+int mylib_get_num_threads(void);
+
+/**
  * Stores `a + b` in `*sum_out`: `add` with a status.
  *
  * Returns `MYLIB_OK`; `MYLIB_ERR_OVERFLOW` when the sum does not fit an
@@ -297,7 +337,8 @@ int mylib_print_point(const struct Point *p);
 
 /**
  * Stores the exact sum of the `len` ints at `data` in `*sum_out` as a
- * 64-bit integer: it never wraps.
+ * 64-bit integer: it never wraps. Large arrays are summed on several
+ * threads, as in `fast_sum`; the result is exact either way.
  *
  * Returns `MYLIB_OK`; `MYLIB_ERR_NULL_POINTER` for NULL `sum_out` or NULL
  * `data` with `len > 0`; `MYLIB_ERR_MISALIGNED` for a misaligned `sum_out`, or
@@ -313,7 +354,7 @@ int mylib_sum_i32(const int *data, size_t len, int64_t *sum_out);
 
 /**
  * Stores the compensated sum of the `len` doubles at `data` in `*sum_out`
- * (the same algorithm and error bound as `fast_sum`).
+ * (the same algorithm, error bound, threads and bits as `fast_sum`).
  *
  * Returns `MYLIB_OK`, or the same errors as `mylib_sum_i32`. `*sum_out` is
  * written only on success. Thread-safe.

@@ -57,6 +57,16 @@ pub(crate) fn boundary<T: Display + Default, A: Display>(
     args: impl FnOnce() -> A,
     body: impl FnOnce() -> Result<T, Failure<T>>,
 ) -> T {
+    boundary_with(name, args, T::default, body)
+}
+
+/// [`boundary`], returning `on_panic()` when `body` panics.
+fn boundary_with<T: Display, A: Display>(
+    name: &str,
+    args: impl FnOnce() -> A,
+    on_panic: impl FnOnce() -> T,
+    body: impl FnOnce() -> Result<T, Failure<T>>,
+) -> T {
     let outcome = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(outcome) => outcome,
         Err(payload) => {
@@ -65,7 +75,7 @@ pub(crate) fn boundary<T: Display + Default, A: Display>(
             let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
             Err(Failure {
                 error,
-                value: T::default(),
+                value: on_panic(),
             })
         }
     };
@@ -106,13 +116,15 @@ impl Display for Void {
     }
 }
 
-/// The boundary for `mylib_*` functions that return a status code.
+/// The boundary for `mylib_*` functions that return a status code: a panic
+/// returns `MYLIB_ERR_PANIC` (not 0, which would read as success).
 pub(crate) fn status_boundary<A: Display>(
     name: &str,
     args: impl FnOnce() -> A,
     body: impl FnOnce() -> Result<(), Error>,
 ) -> c_int {
-    boundary(name, args, || {
+    let on_panic = || MylibStatus::MylibErrPanic as c_int;
+    boundary_with(name, args, on_panic, || {
         body().map(|()| MylibStatus::MylibOk as c_int).map_err(|error| {
             let value = error.status() as c_int;
             Failure { error, value }
@@ -296,5 +308,13 @@ mod tests {
         });
         assert_eq!(v, 0);
         assert_eq!(crate::error::last_error_code(), MylibStatus::MylibErrNullPointer);
+    }
+
+    #[test]
+    fn status_boundary_returns_panic_status() {
+        let v = status_boundary("t", String::new, || panic!("kaboom"));
+        assert_eq!(v, MylibStatus::MylibErrPanic as c_int);
+        assert_eq!(crate::error::last_error_code(), MylibStatus::MylibErrPanic);
+        assert_eq!(status_boundary("t", String::new, || Ok(())), 0);
     }
 }

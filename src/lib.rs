@@ -1,7 +1,8 @@
 //! mylib: a Rust library with a plain C ABI.
 //!
 //! The source is laid out by role:
-//! - `core` and `kernels`: the safe core, everything mylib computes (no pointers, no C types);
+//! - `core`, `kernels` and `parallel`: the safe core, everything mylib computes (no pointers,
+//!   no C types), and the threads of the large sums;
 //! - `error`: the one error enum, its stable C codes and the per-thread last-error slot;
 //! - `ffi`: the plumbing of the C boundary (panic boundary, pointer/length checks);
 //! - `capi`: the exported C functions, which `include/mylib.h` declares;
@@ -13,6 +14,7 @@ pub mod debug;
 pub mod error;
 mod ffi;
 pub mod kernels;
+pub mod parallel;
 mod stdio;
 
 pub use capi::*;

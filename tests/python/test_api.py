@@ -1067,11 +1067,58 @@ def test_exhausted_memory_is_no_memory_error_not_an_abort(backend_module_name, n
         try:
             m.greeting(name)
         except MemoryError as e:
-            print(type(e).__name__, isinstance(e, m.MylibError), e.code)
+            print(type(e).__name__, isinstance(e, m.MylibError), getattr(e, "code", None))
         else:
             print("no error")
         del name
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
         print(m.greeting("small"))
     """)
-    assert proc.stdout.decode().splitlines() == ["NoMemoryError True 9", "Hello, small!"], proc.stdout
+    lines = proc.stdout.decode().splitlines()
+    if sys.implementation.name == "pypy" and (backend_module_name == "ctypes_binding" or name_type == "str"):
+        # PyPy's ctypes copies a bytes argument itself, and PyPy's str encoding needs GC-dependent room: the
+        # binding's own copy may fail first -- Python's MemoryError, not mylib's, and still no abort.
+        assert lines in (["NoMemoryError True 9", "Hello, small!"], ["MemoryError False None", "Hello, small!"]), lines
+    else:
+        assert lines == ["NoMemoryError True 9", "Hello, small!"], lines
+
+
+# ---------------------------------------------------------------- threads
+def test_num_threads_set_get_and_bad_values(m):
+    """set_num_threads(1..1024) sets it, 0 restores the default; others are InvalidLengthError / MylibOverflowError /
+    TypeError and change nothing; large sums give the same bits whatever the count."""
+    default = m.num_threads()
+    assert type(default) is int and default >= 1
+    data = np.random.default_rng(5).standard_normal(3_000_000) * 1e10
+    reference = m.fast_sum(data)
+    try:
+        for n in (1, 2, 3, 1024):
+            m.set_num_threads(n)
+            assert m.num_threads() == n
+            assert m.fast_sum(data).hex() == reference.hex(), n
+        m.set_num_threads(2)
+        for bad, exc in ((-1, mylib.InvalidLengthError), (1025, mylib.InvalidLengthError), (2**31, mylib.MylibOverflowError),
+                         (1.5, TypeError), ("2", TypeError), (None, TypeError)):
+            with pytest.raises(exc):
+                m.set_num_threads(bad)
+            assert m.num_threads() == 2, bad
+        m.set_num_threads(np.int64(3))
+        assert m.num_threads() == 3
+    finally:
+        m.set_num_threads(0)
+    assert m.num_threads() == default
+    lib = ctypes.CDLL(str(helpers.library_path()))
+    assert lib.mylib_set_num_threads(-5) == 2 and lib.mylib_get_num_threads() == default
+
+
+def test_mylib_num_threads_environment(backend_module_name):
+    """MYLIB_NUM_THREADS in the environment is the default: a valid count is used, anything else ignored."""
+
+    def threads(value):
+        return int(run_backend(backend_module_name, "print(m.num_threads())", env={"MYLIB_NUM_THREADS": value}).stdout)
+
+    default = threads(None)
+    assert threads("3") == 3
+    assert threads(" 2\n") == 2
+    for ignored in ("abc", "0", "9999", "-2", "1e3"):
+        assert threads(ignored) == default, ignored

@@ -69,6 +69,8 @@ __all__ = [
     "process",
     "set_debug",
     "debug_enabled",
+    "set_num_threads",
+    "num_threads",
     "version",
     *_errors.EXCEPTIONS,
 ]
@@ -507,6 +509,22 @@ def set_debug(enabled: object) -> None:
 def debug_enabled() -> bool:
     """Whether the library's debug log is on."""
     return bool(_c_call("mylib_get_debug"))
+
+
+def set_num_threads(n: int) -> None:
+    """Sets the most threads a large sum (``sum_array``, ``fast_sum`` on 4 MiB
+    or more) may use, the calling thread included, for the whole process:
+    1 to 1024, or 0 for the default (``MYLIB_NUM_THREADS``, else the CPUs this
+    process may run on). Results never depend on it. Another value is
+    ``InvalidLengthError`` (code 2), and the setting is unchanged."""
+    status = _c_call("mylib_set_num_threads", c_int(n, "n", "set_num_threads"))
+    if status:
+        raise _fail(status)
+
+
+def num_threads() -> int:
+    """The most threads a large sum uses now (at least 1)."""
+    return _c_call("mylib_get_num_threads")
 
 
 def version() -> str:
