@@ -83,12 +83,12 @@ VPY     := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.done
 
 # The suites `make test` runs, in order; mk/*.mk fragments append theirs.
-TEST_TARGETS := test-rust test-header test-symbols test-c test-count test-install test-python test-pypy test-pip
+TEST_TARGETS := test-rust test-header test-symbols test-c test-count test-install test-python test-pypy
 # Suites .ci/run runs after `make demo` and `make test` (mk/*.mk fragments append theirs).
 CI_TARGETS :=
 
 .PHONY: all lib header demo test test-rust test-header test-symbols test-c test-install test-python \
-        test-pip test-pypy test-count install uninstall bench clean python venv ci-targets
+        test-pypy test-count install uninstall bench clean python venv ci-targets
 
 include $(sort $(wildcard mk/*.mk))
 
@@ -194,19 +194,6 @@ test-pypy: $(PKG_LIB) $(PKG_HEADER)
 	$(PYPY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt; \
 	$(PYPY_VENV)/bin/python bindings/python/build_cffi.py --inplace; \
 	$(PYPY_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/python
-
-# pip install ./bindings/python into a fresh virtualenv, then, from /, with no
-# environment variables: the bundled library and the compiled module are used,
-# and the whole Python suite passes against the installed package.
-PIPVENV := target/pip-venv
-test-pip: $(LIB_STAMP)
-	rm -rf $(PIPVENV)
-	$(PYTHON) -m venv $(PIPVENV)
-	$(PIPVENV)/bin/python -m pip install --quiet --disable-pip-version-check ./bindings/python -r tests/python/requirements.txt
-	cd / && out=$$(env -u MYLIB_LIBRARY -u MYLIB_BACKEND -u PYTHONPATH $(abspath $(PIPVENV))/bin/python -c \
-	  "import mylib; print(mylib.add(2, 3), mylib.BACKEND)") && echo "from /: $$out" && test "$$out" = "5 cffi_compiled"
-	cd / && env -u MYLIB_LIBRARY -u MYLIB_BACKEND -u PYTHONPATH MYLIB_TEST_INSTALLED=1 \
-	  $(abspath $(PIPVENV))/bin/python -m pytest -q $(abspath tests/python)
 
 # ---------------------------------------------------------------- python
 # A virtualenv with the pinned test requirements, made when missing.
