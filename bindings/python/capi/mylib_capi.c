@@ -378,8 +378,12 @@ static PyObject *prim_process(PyObject *self, PyObject *const *args, Py_ssize_t 
 static PyObject *prim_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     int a, b, sum, status;
     (void)self;
-    if (nargs != 2 || !exact_c_int(args[0], &a) || !exact_c_int(args[1], &b)) {
-        PyErr_SetString(PyExc_TypeError, "_c_add(a, b) takes two C ints");
+    if (nargs != 2 || !PyLong_CheckExact(args[0]) || !PyLong_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "_c_add(a, b) takes two exact ints");
+        return NULL;
+    }
+    if (!exact_c_int(args[0], &a) || !exact_c_int(args[1], &b)) {
+        PyErr_SetString(PyExc_OverflowError, "_c_add: an argument does not fit a C int");
         return NULL;
     }
     status = mylib_add(a, b, &sum);

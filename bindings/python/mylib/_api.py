@@ -89,7 +89,8 @@ RAW_ONLY = {
 #: What a backend provides to ``bind`` (name → contract). Most are generic call
 #: shapes, so a new C function of a known shape needs no backend code.
 PRIMITIVES = {
-    "_c_add": "(a, b) -> the int sum, or FAIL_BASE + status: mylib_add in one step (the hot path)",
+    "_c_add": "(a, b) -> the int sum, or FAIL_BASE + status: mylib_add in one step (the hot path); a and b are "
+    "exact ints, and one that does not fit a C int raises OverflowError (never a truncated call)",
     "_c_call": "(name, *args) -> int: calls name(args) and returns its int result (ints, bytes, _c_point values)",
     "_c_call_out": "(name, out, *args) -> (int, value): name(args..., &cell) with a cell of C type out",
     "_c_call_buffer": "(name, view, item, n, out) -> (int, value): name(data, n, &cell), data the view's memory as item[]",
@@ -374,10 +375,17 @@ def add(a: int, b: int) -> int:
     ``OverflowError`` (``MylibOverflowError``, code 3) when an argument or the
     sum does not fit a C int — the library decides the sum's overflow.
     """
-    if a.__class__ is not int or not -2147483648 <= a <= 2147483647:
-        a = c_int(a, "a", "add")
-    if b.__class__ is not int or not -2147483648 <= b <= 2147483647:
-        b = c_int(b, "b", "add")
+    if a.__class__ is int and b.__class__ is int:  # the hot path: the primitive checks the range itself
+        try:
+            r = _c_add(a, b)
+        except OverflowError:
+            pass  # an argument does not fit a C int: the rule below says which
+        else:
+            if r >= -2147483648:
+                return r
+            raise _fail(r - FAIL_BASE, f"{a} + {b} = {a + b} does not fit a C int")
+    a = c_int(a, "a", "add")
+    b = c_int(b, "b", "add")
     r = _c_add(a, b)
     if r >= -2147483648:
         return r

@@ -160,6 +160,8 @@ _mylib_add_unchecked = _lib["mylib_add"]
 
 
 def _c_add(a, b):
+    if not (-2147483648 <= a <= 2147483647 and -2147483648 <= b <= 2147483647):
+        raise OverflowError("an argument does not fit a C int")  # ctypes would silently truncate it
     cell = _cell(_int_cells, c_int)
     status = _mylib_add_unchecked(a, b, cell)
     r = cell[0]
