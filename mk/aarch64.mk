@@ -40,15 +40,17 @@ CI_TARGETS += test-aarch64
 test-aarch64: test-aarch64-rust test-aarch64-c
 	@echo "make test-aarch64: Rust tests and C suite passed under $(QEMU_AARCH64)"
 
-# threads_refused_by_the_os is skipped here, and only here: qemu-user accepts
-# setrlimit(RLIMIT_AS) without applying it (the limit would bind qemu itself),
-# so the operating system never refuses a thread under qemu. The same
-# fallback is tested by refused_threads_fall_back_to_fewer (hooked spawns).
+# threads_refused_by_the_os and under_rlimit_as are skipped here, and only
+# here: qemu-user accepts setrlimit(RLIMIT_AS) without applying it (the limit
+# would bind qemu itself), so the operating system never refuses a thread or
+# an allocation under qemu. The same paths are tested by
+# refused_threads_fall_back_to_fewer (hooked spawns) and greeting_refused
+# (a refusing allocator), which do run here.
 test-aarch64-rust:
 	@command -v $(QEMU_AARCH64) >/dev/null || { echo "$(QEMU_AARCH64) not found: apt-get install qemu-user" >&2; exit 1; }
 	@command -v $(AARCH64_CC) >/dev/null || { echo "$(AARCH64_CC) not found: apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross" >&2; exit 1; }
 	$(AARCH64_ENV) CARGO_PROFILE_DEV_OPT_LEVEL=2 $(CARGO) test --target $(AARCH64_TARGET) --features test-panic -- \
-	  --skip threads_refused_by_the_os
+	  --skip threads_refused_by_the_os --skip under_rlimit_as
 	@echo "== NEON taken and checked bit for bit against the portable kernel:"
 	$(AARCH64_ENV) CARGO_PROFILE_DEV_OPT_LEVEL=2 $(CARGO) test --target $(AARCH64_TARGET) --features test-panic --lib -- \
 	  --exact kernels::tests::aarch64_takes_neon kernels::tests::neon_matches_portable_bit_for_bit 2>&1 | grep -E '^test |test result'
