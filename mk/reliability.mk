@@ -96,7 +96,7 @@ test-fuzz-regressions:
 # not code paths: every block/tail split of the portable kernels is covered by
 # tests/capi.rs (sums_every_short_length_and_offset: lengths 0-80, offsets 0-3).
 MIRI_KERNEL_TESTS := kernels::tests::detection kernels::tests::empty_and_single \
-  kernels::tests::f64_nan_and_inf
+  kernels::tests::f64_nan_and_inf kernels::tests::small_threaded_sums
 MIRIFLAGS ?=
 
 miri-setup:

@@ -2,6 +2,12 @@
 //! validation, `MYLIB_NUM_THREADS` (each case in a fresh process, since the
 //! environment is read once), the same bits for every thread count, a worker
 //! panic as `MYLIB_ERR_PANIC`, and the fallback when threads cannot be made.
+//!
+//! Not under Miri: threads start at 4 MiB of data (millions of elements to
+//! interpret) and the environment cases run child processes. Miri runs the
+//! threaded path on small explicit splits instead (`parallel::tests`,
+//! `kernels::tests::small_threaded_sums`, in `make test-miri`).
+#![cfg(not(miri))]
 
 use std::ffi::{CStr, c_int};
 use std::process::Command;
