@@ -28,6 +28,12 @@
 
 
 /**
+ * What `mylib_add_packed` returns on failure, plus the status:
+ * `-2^40`, far below any `int`.
+ */
+#define MYLIB_PACKED_FAIL_BASE -1099511627776
+
+/**
  * Status codes returned by the `mylib_*` functions and stored in the
  * per-thread last-error slot.
  *
@@ -314,6 +320,18 @@ int mylib_get_num_threads(void);
  * `sum_out` is NULL or points to a writable int.
  */
 int mylib_add(int a, int b, int *sum_out);
+
+/**
+ * `mylib_add` without an out-pointer, for bindings where creating one costs
+ * more than the call (Python's ctypes, cffi's ABI mode): the sum and the
+ * status in one return value.
+ *
+ * Returns `a + b` (`INT_MIN..=INT_MAX`) when the status is `MYLIB_OK`, else
+ * `MYLIB_PACKED_FAIL_BASE + status` (`MYLIB_ERR_OVERFLOW` when the sum does
+ * not fit an `int`): a result below `INT_MIN` is a failure. Sets the
+ * thread's last error like `mylib_add`. Thread-safe.
+ */
+int64_t mylib_add_packed(int a, int b);
 
 /**
  * `greet` with a status: returns `MYLIB_OK`, `MYLIB_ERR_NULL_POINTER` for

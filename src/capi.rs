@@ -11,7 +11,7 @@ use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use crate::core;
 use crate::debug;
 use crate::error::{self, Error, MylibStatus};
-use crate::ffi::{Out, Void, boundary, length, ptr_arg, reference, slice, status_boundary};
+use crate::ffi::{Out, Void, boundary, length, packed_boundary, ptr_arg, reference, slice, status_boundary};
 use crate::parallel;
 use crate::stdio::write_stdout;
 
@@ -382,6 +382,27 @@ pub unsafe extern "C" fn mylib_add(a: c_int, b: c_int, sum_out: *mut c_int) -> c
             unsafe { out.write(sum) };
             Ok(())
         },
+    )
+}
+
+/// What `mylib_add_packed` returns on failure, plus the status:
+/// `-2^40`, far below any `int`.
+pub const MYLIB_PACKED_FAIL_BASE: i64 = -1_099_511_627_776;
+
+/// `mylib_add` without an out-pointer, for bindings where creating one costs
+/// more than the call (Python's ctypes, cffi's ABI mode): the sum and the
+/// status in one return value.
+///
+/// Returns `a + b` (`INT_MIN..=INT_MAX`) when the status is `MYLIB_OK`, else
+/// `MYLIB_PACKED_FAIL_BASE + status` (`MYLIB_ERR_OVERFLOW` when the sum does
+/// not fit an `int`): a result below `INT_MIN` is a failure. Sets the
+/// thread's last error like `mylib_add`. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn mylib_add_packed(a: c_int, b: c_int) -> i64 {
+    packed_boundary(
+        "mylib_add_packed",
+        || format!("{a}, {b}"),
+        || core::add(a, b).map_err(|(e, _wrapped)| e),
     )
 }
 

@@ -8,6 +8,7 @@ use std::fmt::{self, Display};
 use std::os::raw::c_int;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use crate::capi::MYLIB_PACKED_FAIL_BASE as PACKED_FAIL_BASE;
 use crate::debug;
 use crate::error::{Error, MylibStatus, clear_last_error, set_last_error};
 
@@ -130,6 +131,29 @@ pub(crate) fn status_boundary<A: Display>(
             Failure { error, value }
         })
     })
+}
+
+/// The boundary for functions that return a value and their status in one
+/// `int64_t` (`mylib_add_packed`): the value on success, else
+/// `MYLIB_PACKED_FAIL_BASE + status` (below any 32-bit value); a panic is
+/// `MYLIB_PACKED_FAIL_BASE + MYLIB_ERR_PANIC`.
+pub(crate) fn packed_boundary<A: Display>(
+    name: &str,
+    args: impl FnOnce() -> A,
+    body: impl FnOnce() -> Result<c_int, Error>,
+) -> i64 {
+    let packed = |status: MylibStatus| PACKED_FAIL_BASE + status as i64;
+    boundary_with(
+        name,
+        args,
+        || packed(MylibStatus::MylibErrPanic),
+        || {
+            body().map(i64::from).map_err(|error| {
+                let value = packed(error.status());
+                Failure { error, value }
+            })
+        },
+    )
 }
 
 /// A C `int` length as a `usize`: negative is `InvalidLength`.
@@ -316,5 +340,23 @@ mod tests {
         assert_eq!(v, MylibStatus::MylibErrPanic as c_int);
         assert_eq!(crate::error::last_error_code(), MylibStatus::MylibErrPanic);
         assert_eq!(status_boundary("t", String::new, || Ok(())), 0);
+    }
+
+    #[test]
+    fn packed_boundary_packs_value_status_and_panic() {
+        let base = crate::capi::MYLIB_PACKED_FAIL_BASE;
+        assert_eq!(
+            packed_boundary("t", String::new, || Ok(c_int::MIN)),
+            i64::from(c_int::MIN)
+        );
+        assert_eq!(crate::error::last_error_code(), MylibStatus::MylibOk);
+        let v = packed_boundary("t", String::new, || Err(Error::NullPointer("p")));
+        assert_eq!(v, base + MylibStatus::MylibErrNullPointer as i64);
+        assert_eq!(crate::error::last_error_code(), MylibStatus::MylibErrNullPointer);
+        let v = packed_boundary("t", String::new, || panic!("kaboom"));
+        assert_eq!(v, base + MylibStatus::MylibErrPanic as i64);
+        assert_eq!(crate::error::last_error_code(), MylibStatus::MylibErrPanic);
+        // Every packed failure is below any C int, every success within.
+        assert!(base + (MylibStatus::MylibErrNoMemory as i64) < i64::from(c_int::MIN));
     }
 }

@@ -52,6 +52,22 @@ fn add_and_overflow() {
 }
 
 #[test]
+fn mylib_add_packed_rules() {
+    let fail = |status: c_int| MYLIB_PACKED_FAIL_BASE + i64::from(status);
+    assert_eq!(mylib_add_packed(5, 3), 8);
+    assert_eq!(last(), OK);
+    assert_eq!(mylib_add_packed(c_int::MAX, c_int::MIN), -1);
+    assert_eq!(mylib_add_packed(c_int::MIN, 0), i64::from(c_int::MIN));
+    assert_eq!(mylib_add_packed(c_int::MAX, 0), i64::from(c_int::MAX));
+    assert_eq!(mylib_add_packed(c_int::MAX, 1), fail(OVERFLOW));
+    assert_eq!(last(), OVERFLOW);
+    assert_eq!(last_message(), "integer overflow in add");
+    assert_eq!(mylib_add_packed(c_int::MIN, -1), fail(OVERFLOW));
+    assert_eq!(mylib_add_packed(-2, -3), -5);
+    assert_eq!(last(), OK, "a good call clears the slot");
+}
+
+#[test]
 fn mylib_add_rules() {
     let mut sum: c_int = 99;
     // SAFETY: valid out-pointers or the documented NULL / misaligned cases.

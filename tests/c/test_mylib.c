@@ -593,6 +593,27 @@ static bool test_mylib_add(void) {
     return true;
 }
 
+/* mylib_add_packed: the sum, or MYLIB_PACKED_FAIL_BASE + status, in one int64_t. */
+static bool test_mylib_add_packed(void) {
+    CHECK(mylib_add_packed(5, 3) == 8);
+    CHECK_INT(mylib_last_error(), MYLIB_OK);
+    CHECK(mylib_add_packed(INT_MAX, 0) == INT_MAX);
+    CHECK(mylib_add_packed(INT_MIN, 0) == INT_MIN);
+    CHECK(mylib_add_packed(INT_MAX, INT_MIN) == -1);
+    CHECK(mylib_add_packed(INT_MAX, 1) == MYLIB_PACKED_FAIL_BASE + MYLIB_ERR_OVERFLOW);
+    CHECK_INT(mylib_last_error(), MYLIB_ERR_OVERFLOW);
+    CHECK_STR(mylib_last_error_message(), "integer overflow in add");
+    {
+        /* How a caller tells them apart: any failure is below INT_MIN. */
+        int64_t r = mylib_add_packed(INT_MIN, -1);
+        CHECK(r < INT_MIN);
+        CHECK_INT((int)(r - MYLIB_PACKED_FAIL_BASE), MYLIB_ERR_OVERFLOW);
+    }
+    CHECK(mylib_add_packed(-2, -3) == -5);
+    CHECK_INT(mylib_last_error(), MYLIB_OK);
+    return true;
+}
+
 static bool test_mylib_greet(void) {
     size_t len = 0;
     int code = -1;
@@ -1940,6 +1961,7 @@ int main(void) {
     run_test(test_greet_long_name, "greet_long_name");
     run_test(test_greet_closed_stdout, "greet_closed_stdout");
     run_test(test_mylib_add, "mylib_add");
+    run_test(test_mylib_add_packed, "mylib_add_packed");
     run_test(test_mylib_greet, "mylib_greet");
     run_test(test_mylib_print_point, "mylib_print_point");
     run_test(test_twins_closed_stdout, "twins_closed_stdout");

@@ -544,9 +544,18 @@ fn one_call(input: &mut Input<'_>, calls: &mut u32) -> Option<Expect> {
             let (a, b) = (input.i32(), input.i32());
             let r = add(a, b);
             assert_eq!(r, a.wrapping_add(b), "add({a}, {b})");
+            // Then its packed twin, whose slot and log line are the last.
+            let packed = mylib_add_packed(a, b);
             match a.checked_add(b) {
-                Some(_) => Expect::ok("add"),
-                None => Expect::err("add", OVERFLOW, "integer overflow in add"),
+                Some(s) => {
+                    assert_eq!(packed, i64::from(s), "mylib_add_packed({a}, {b})");
+                    Expect::ok("mylib_add_packed")
+                }
+                None => {
+                    let fail = MYLIB_PACKED_FAIL_BASE + i64::from(OVERFLOW);
+                    assert_eq!(packed, fail, "mylib_add_packed({a}, {b})");
+                    Expect::err("mylib_add_packed", OVERFLOW, "integer overflow in add")
+                }
             }
         }
         1 => {
