@@ -6,6 +6,7 @@ mylib_last_error()."""
 from __future__ import annotations
 
 import ctypes
+import re
 import sys
 import textwrap
 from ctypes import CFUNCTYPE, POINTER, Structure, byref, c_char_p, c_double, c_int, c_int64, c_size_t, c_void_p
@@ -15,6 +16,7 @@ import pytest
 
 import helpers
 from helpers import INT_MAX, INT_MIN, run_python
+from mylib import _cdef
 
 OK, NULL_POINTER, INVALID_LENGTH, OVERFLOW, MISSING_CALLBACK, MISALIGNED, CALLBACK_FAILED = 0, 1, 2, 3, 4, 7, 8
 
@@ -64,6 +66,7 @@ def declared(libpath):
         "mylib_string_free": (None, [c_void_p]),
         "mylib_process": (c_int, [mylib_callback_fn, c_void_p, c_int, POINTER(c_int)]),
         "mylib_add": (c_int, [c_int, c_int, POINTER(c_int)]),
+        "mylib_add_packed": (c_int64, [c_int, c_int]),
         "mylib_greet": (c_int, [c_char_p]),
         "mylib_print_point": (c_int, [POINTER(Point)]),
     }
@@ -368,12 +371,13 @@ int mylib_last_error(void);
 EXTRA_CDEF = """
 int mylib_sum_i32(const int *data, size_t len, int64_t *sum_out);
 int mylib_get_debug(void);
+int64_t mylib_add_packed(int a, int b);
 """
 
 
 @pytest.fixture(scope="module")
 def cffi_lib(libpath):
-    """(ffi, lib): cffi ABI mode with the tutorial's declarations (+ mylib_sum_i32, mylib_get_debug)."""
+    """(ffi, lib): cffi ABI mode with the tutorial's declarations (+ mylib_sum_i32, mylib_get_debug, mylib_add_packed)."""
     ffi = cffi.FFI()
     ffi.cdef(TUTORIAL_CDEF + EXTRA_CDEF)
     return ffi, ffi.dlopen(libpath)
@@ -470,6 +474,30 @@ def test_declared_status_twins(declared, capfdbinary):
     assert declared.mylib_print_point(byref(Point(3, -4))) == OK
     assert declared.mylib_print_point(None) == NULL_POINTER
     assert capfdbinary.readouterr().out == b"Hello, twin!\nPoint(3, -4)\n"
+
+
+def test_declared_add_packed(declared):
+    """mylib_add_packed: the sum, or MYLIB_PACKED_FAIL_BASE + status (below any C int), and the slot set."""
+    base = -(1 << 40)
+    assert declared.mylib_add_packed(5, 3) == 8 and declared.mylib_last_error() == OK
+    assert declared.mylib_add_packed(INT_MAX, INT_MIN) == -1
+    assert declared.mylib_add_packed(INT_MIN, 0) == INT_MIN
+    assert declared.mylib_add_packed(INT_MAX, 1) == base + OVERFLOW
+    assert declared.mylib_last_error() == OVERFLOW
+    assert declared.mylib_add_packed(INT_MIN, -1) == base + OVERFLOW
+    assert declared.mylib_add_packed(-2, -3) == -5 and declared.mylib_last_error() == OK
+
+
+def test_cffi_add_packed(cffi_lib):
+    """The same through cffi's ABI mode, with the base the header defines."""
+    ffi, lib = cffi_lib
+    header = (helpers.package_dir() / "include" / "mylib.h").read_text(encoding="utf-8")
+    base = int(re.search(r"#define MYLIB_PACKED_FAIL_BASE \(?(-\d+)\)?", header).group(1))
+    assert base == _cdef.FAIL_BASE, "mylib._cdef.FAIL_BASE must equal the header's MYLIB_PACKED_FAIL_BASE"
+    assert lib.mylib_add_packed(2, 2) == 4
+    assert lib.mylib_add_packed(INT_MAX, 1) == base + OVERFLOW
+    with pytest.raises(OverflowError):
+        lib.mylib_add_packed(2**31, 0)
 
 
 @pytest.mark.skipif(sys.byteorder != "little", reason="layout literal assumes little-endian")

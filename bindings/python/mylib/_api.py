@@ -78,7 +78,8 @@ __all__ = [
 #: C functions of ``mylib.h`` that the API does not call, each with the reason.
 #: Every other header function must be called by a primitive (checked by the tests).
 RAW_ONLY = {
-    "add": "tutorial signature; the API calls its status-returning twin mylib_add",
+    "add": "tutorial signature; the API calls its status-returning twin mylib_add_packed",
+    "mylib_add": "the out-pointer twin for C; the API calls mylib_add_packed (no out-cell to make per call)",
     "greet": "tutorial signature; the API calls mylib_greet",
     "print_point": "tutorial signature; the API calls mylib_print_point",
     "sum_array": "tutorial signature (wraps); the API calls the exact mylib_sum_i32",
@@ -89,8 +90,8 @@ RAW_ONLY = {
 #: What a backend provides to ``bind`` (name → contract). Most are generic call
 #: shapes, so a new C function of a known shape needs no backend code.
 PRIMITIVES = {
-    "_c_add": "(a, b) -> the int sum, or FAIL_BASE + status: mylib_add in one step (the hot path); a and b are "
-    "exact ints, and one that does not fit a C int raises OverflowError (never a truncated call)",
+    "_c_add": "(a, b) -> mylib_add_packed(a, b): the int sum, or FAIL_BASE + status, in one C call (the hot "
+    "path); a and b are exact ints that fit a C int (the API checks before the call)",
     "_c_call": "(name, *args) -> int: calls name(args) and returns its int result (ints, bytes, _c_point values)",
     "_c_call_out": "(name, out, *args) -> (int, value): name(args..., &cell) with a cell of C type out",
     "_c_call_buffer": "(name, view, item, n, out) -> (int, value): name(data, n, &cell), data the view's memory as item[]",
@@ -375,18 +376,11 @@ def add(a: int, b: int) -> int:
     ``OverflowError`` (``MylibOverflowError``, code 3) when an argument or the
     sum does not fit a C int — the library decides the sum's overflow.
     """
-    if a.__class__ is int and b.__class__ is int:  # the hot path: the primitive checks the range itself
-        try:
-            r = _c_add(a, b)
-        except OverflowError:
-            pass  # an argument does not fit a C int: the rule below says which
-        else:
-            if r >= -2147483648:
-                return r
-            raise _fail(r - FAIL_BASE, f"{a} + {b} = {a + b} does not fit a C int")
-    a = c_int(a, "a", "add")
-    b = c_int(b, "b", "add")
-    r = _c_add(a, b)
+    if not (a.__class__ is int and b.__class__ is int  # the hot path: exact ints in range
+            and -2147483648 <= a <= 2147483647 and -2147483648 <= b <= 2147483647):
+        a = c_int(a, "a", "add")
+        b = c_int(b, "b", "add")
+    r = _c_add(a, b)  # one C call: the library's sum, or FAIL_BASE + its status
     if r >= -2147483648:
         return r
     raise _fail(r - FAIL_BASE, f"{a} + {b} = {a + b} does not fit a C int")

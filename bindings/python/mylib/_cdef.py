@@ -155,7 +155,6 @@ def declarations(text: str | None = None) -> Declarations:
 #: a value in one C call (no out-parameter allocation, no second call between
 #: which Python code could run), and the Python trampoline.
 COMPILED_CDEF = """
-long long mylib_py_add(int a, int b);
 const char *mylib_py_message(int status);
 void *mylib_py_library_address(void);
 int mylib_py_process(long long key, int value);
@@ -167,14 +166,6 @@ COMPILED_SOURCE = r"""
 #include <limits.h>
 #include <stdint.h>
 #include "mylib.h"
-
-/* mylib_add in one call: the sum, or MYLIB_PY_FAIL_BASE + status. */
-#define MYLIB_PY_FAIL_BASE (-(1LL << 40))
-static long long mylib_py_add(int a, int b) {
-    int sum;
-    int status = mylib_add(a, b, &sum);
-    return status == MYLIB_OK ? (long long)sum : MYLIB_PY_FAIL_BASE + status;
-}
 
 /* The message of the call that just returned `status` on this thread: read in
    the same C call as the code, so no Python code can run in between; the
@@ -213,5 +204,6 @@ static void *mylib_py_library_address(void) {
 }
 """
 
-#: ``mylib_py_add``'s failure base (see ``COMPILED_SOURCE``).
+#: The header's ``MYLIB_PACKED_FAIL_BASE`` (what ``mylib_add_packed`` returns on
+#: failure, plus the status), also the failure value of the Python callback.
 FAIL_BASE = -(1 << 40)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ._cdef import FAIL_BASE
 
 
 def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[Any], None]]:
@@ -57,24 +56,14 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
     int_cells = pools["int"]
     INT_P = types["int *"]
 
+    _c_add = lib.mylib_add_packed  # one C call: the sum, or FAIL_BASE + status
+
     if compiled:
-        _c_add = lib.mylib_py_add  # one C call: the sum, or FAIL_BASE + status
 
         def _c_message(status):
             return string(lib.mylib_py_message(status)).decode("utf-8", "replace")
 
     else:
-        mylib_add = lib.mylib_add
-
-        def _c_add(a, b):
-            try:
-                cell = int_cells.pop()
-            except IndexError:
-                cell = new(INT_P)
-            status = mylib_add(a, b, cell)
-            r = cell[0]
-            int_cells.append(cell)
-            return r if status == 0 else FAIL_BASE + status
 
         def _c_message(status):
             if lib.mylib_last_error() == status:

@@ -13,7 +13,6 @@ import sys
 from ctypes import POINTER, c_char, c_char_p, c_double, c_int, c_int64, c_size_t, c_void_p
 
 from . import _api, _cdef, _loader
-from ._cdef import FAIL_BASE
 
 BACKEND = "ctypes"
 
@@ -154,19 +153,9 @@ _mylib_string_free = _lib.mylib_string_free
 
 # add's hot path calls an undeclared function object: ctypes' argtypes
 # conversion costs more than the call, and the API hands _c_add only exact ints
-# that fit a C int (which ctypes passes as C ints) and a c_int array (passed as
-# its address).
-_mylib_add_unchecked = _lib["mylib_add"]
-
-
-def _c_add(a, b):
-    if not (-2147483648 <= a <= 2147483647 and -2147483648 <= b <= 2147483647):
-        raise OverflowError("an argument does not fit a C int")  # ctypes would silently truncate it
-    cell = _cell(_int_cells, c_int)
-    status = _mylib_add_unchecked(a, b, cell)
-    r = cell[0]
-    _int_cells.append(cell)
-    return r if status == 0 else FAIL_BASE + status
+# that fit a C int, which ctypes passes as C ints.
+_c_add = _lib["mylib_add_packed"]
+_c_add.restype = SIGNATURES["mylib_add_packed"][0]
 
 
 def _c_call(name, *args):
