@@ -157,6 +157,23 @@ def test_add_rejects_non_ints(m, bad):
         m.add(1, bad)
 
 
+class _HostileInt(int):
+    """An int subclass whose comparisons fail: the API must not compare it, only index it."""
+
+    def __le__(self, other):
+        raise AssertionError("the API compared an int subclass instead of converting it")
+
+    __lt__ = __ge__ = __gt__ = __le__
+
+
+def test_add_int_subclass_is_converted_not_compared(m):
+    """Only exact ints take add's range-checked hot path; a subclass goes through operator.index."""
+    assert m.add(_HostileInt(2), _HostileInt(3)) == 5
+    assert m.add(True, True) == 2
+    with pytest.raises(OverflowError):
+        m.add(_HostileInt(INT_MAX), 1)
+
+
 # ---------------------------------------------------------------- greet
 @pytest.mark.parametrize(
     "name, expected",
