@@ -114,6 +114,21 @@ def test_backend_functions_are_the_api_as_written(module):
             assert f.__code__ is written.__code__, name
 
 
+@pytest.mark.parametrize("module", helpers.BACKEND_MODULES)
+def test_c_add_range_contract(module):
+    """A backend that says its _c_add checks the C int range raises OverflowError for an int that does not fit, so
+    the API may skip its own check; one that does not (ctypes) would truncate, and the API checks first."""
+    if not helpers.backend_available(module):
+        pytest.skip(f"mylib.{module} is not available here")
+    bound = importlib.import_module(f"mylib.{module}")._bound
+    assert isinstance(bound["_c_add_checks_range"], bool)
+    assert bound["_c_add"](2, 3) == 5
+    if bound["_c_add_checks_range"]:
+        for a, b in [(2**31, 0), (0, -(2**31) - 1), (2**64, 0)]:
+            with pytest.raises(OverflowError):
+                bound["_c_add"](a, b)
+
+
 def test_bind_refuses_a_backend_without_every_primitive():
     """A backend missing a primitive fails at import with ImportError naming it (never later, never a segfault)."""
     primitives = {name: (lambda *a: None) for name in _api.PRIMITIVES if name != "_c_call_buffer"}

@@ -91,7 +91,9 @@ RAW_ONLY = {
 #: shapes, so a new C function of a known shape needs no backend code.
 PRIMITIVES = {
     "_c_add": "(a, b) -> mylib_add_packed(a, b): the int sum, or FAIL_BASE + status, in one C call (the hot "
-    "path); a and b are exact ints that fit a C int (the API checks before the call)",
+    "path); a and b are exact ints",
+    "_c_add_checks_range": "True when _c_add raises OverflowError for an int that does not fit a C int (cffi, the "
+    "capi module); False when the FFI would truncate it (ctypes), and the API checks the range before the call",
     "_c_call": "(name, *args) -> int: calls name(args) and returns its int result (ints, bytes, _c_point values)",
     "_c_call_out": "(name, out, *args) -> (int, value): name(args..., &cell) with a cell of C type out",
     "_c_call_buffer": "(name, view, item, n, out) -> (int, value): name(data, n, &cell), data the view's memory as item[]",
@@ -115,6 +117,7 @@ def _unbound(*args: Any) -> Any:
 
 
 _c_add: Callable[[int, int], int] = _unbound
+_c_add_checks_range: bool = False
 _c_call: Callable[..., int] = _unbound
 _c_call_out: Callable[..., "tuple[int, Any]"] = _unbound
 _c_call_buffer: Callable[[str, memoryview, str, int, str], "tuple[int, Any]"] = _unbound
@@ -376,11 +379,19 @@ def add(a: int, b: int) -> int:
     ``OverflowError`` (``MylibOverflowError``, code 3) when an argument or the
     sum does not fit a C int — the library decides the sum's overflow.
     """
-    if not (a.__class__ is int and b.__class__ is int  # the hot path: exact ints in range
-            and -2147483648 <= a <= 2147483647 and -2147483648 <= b <= 2147483647):
-        a = c_int(a, "a", "add")
-        b = c_int(b, "b", "add")
-    r = _c_add(a, b)  # one C call: the library's sum, or FAIL_BASE + its status
+    if a.__class__ is int and b.__class__ is int and (  # the hot path: one C call
+            _c_add_checks_range or -2147483648 <= a <= 2147483647 and -2147483648 <= b <= 2147483647):
+        try:
+            r = _c_add(a, b)  # the library's sum, or FAIL_BASE + its status
+        except OverflowError:
+            pass  # the FFI refused an argument that does not fit a C int: the rule below says which
+        else:
+            if r >= -2147483648:
+                return r
+            raise _fail(r - FAIL_BASE, f"{a} + {b} = {a + b} does not fit a C int")
+    a = c_int(a, "a", "add")
+    b = c_int(b, "b", "add")
+    r = _c_add(a, b)
     if r >= -2147483648:
         return r
     raise _fail(r - FAIL_BASE, f"{a} + {b} = {a + b} does not fit a C int")

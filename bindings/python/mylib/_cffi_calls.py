@@ -139,6 +139,7 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
 
     prims = {
         "_c_add": _c_add,
+        "_c_add_checks_range": True,  # cffi raises OverflowError for an int that does not fit
         "_c_call": _c_call,
         "_c_call_out": _c_call_out,
         "_c_call_buffer": _c_call_buffer,

@@ -42,7 +42,7 @@ if _ext.library_address() != ctypes.cast(_ct._lib.mylib_version, ctypes.c_void_p
     raise _loader.load_error(_candidate, "the extension mylib._mylib_capi resolved libmylib to a different copy of the library")
 
 _primitives = {name: getattr(_ct, name) for name in _api.PRIMITIVES}
-_primitives.update(_c_add=_ext._c_add, _c_process=_ext._c_process, _c_message=_ext._c_message)
+_primitives.update(_c_add=_ext._c_add, _c_add_checks_range=True, _c_process=_ext._c_process, _c_message=_ext._c_message)
 _bound = _api.bind(globals(), _primitives)
 
 #: The functions with a C fast path; their docstrings are the API's.

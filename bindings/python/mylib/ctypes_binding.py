@@ -152,10 +152,11 @@ _mylib_string_free = _lib.mylib_string_free
 
 
 # add's hot path calls an undeclared function object: ctypes' argtypes
-# conversion costs more than the call, and the API hands _c_add only exact ints
-# that fit a C int, which ctypes passes as C ints.
+# conversion costs more than the call. ctypes passes an int as a C int
+# silently truncated, so the API checks the range first (_c_add_checks_range).
 _c_add = _lib["mylib_add_packed"]
 _c_add.restype = SIGNATURES["mylib_add_packed"][0]
+_c_add_checks_range = False
 
 
 def _c_call(name, *args):
