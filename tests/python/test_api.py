@@ -19,6 +19,8 @@ import struct
 import sys
 import threading
 import time
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -148,9 +150,11 @@ def test_add_overflow(m, a, b):
         m.add(a, b)
 
 
-@pytest.mark.parametrize("bad", [1.5, "1", None, b"1", [1]])
+@pytest.mark.parametrize("bad", [1.5, "1", None, b"1", [1], Decimal("4.7"), Fraction(9, 2), np.float64(4.0)],
+                         ids=["float", "str", "None", "bytes", "list", "Decimal", "Fraction", "np.float64"])
 def test_add_rejects_non_ints(m, bad):
-    """add raises TypeError for non-int arguments, in either position."""
+    """add raises TypeError for anything operator.index refuses, in either position (cffi once truncated
+    Decimal('4.7') to 4)."""
     with pytest.raises(TypeError):
         m.add(bad, 1)
     with pytest.raises(TypeError):

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 
-
 def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[Any], None]]:
     """``(primitives, set_trampoline)``: the ``_c_*`` functions for ``_api.bind``,
     and (ABI mode) the setter of the C callback ``mylib_process`` is given,
@@ -59,12 +58,10 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
     _c_add = lib.mylib_add_packed  # one C call: the sum, or FAIL_BASE + status
 
     if compiled:
-
         def _c_message(status):
             return string(lib.mylib_py_message(status)).decode("utf-8", "replace")
 
     else:
-
         def _c_message(status):
             if lib.mylib_last_error() == status:
                 return string(lib.mylib_last_error_message()).decode("utf-8", "replace")
