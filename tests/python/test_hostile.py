@@ -105,16 +105,17 @@ def test_near_recursion_limit_is_tried_not_counted():
     (PyPy measures its machine stack, so it is tried, not computed from a frame count)."""
     near = mylib._api._near_recursion_limit
     assert near() is False
-    seen = []
 
     def dive():
         try:
-            dive()
+            return dive()
         except RecursionError:
-            seen.append(near())
+            pass
+        # Outside the except block: at the very limit PyPy cannot even record an exception's context
+        # (TypeError). A near() that finds no room raises RecursionError to the level above, which asks again.
+        return near()
 
-    dive()
-    assert seen and seen[0] is True
+    assert dive() is True
 
 
 @pytest.mark.skipif(PYPY, reason="PyPy frees by its GC, not by reference counting: there are no cycles to count")
