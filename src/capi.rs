@@ -11,7 +11,10 @@ use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use crate::core;
 use crate::debug;
 use crate::error::{self, Error, MylibStatus};
-use crate::ffi::{Out, Void, boundary, length, packed_boundary, ptr_arg, reference, slice, status_boundary};
+use crate::ffi::{
+    Out, Void, boundary, length, packed_boundary, ptr_arg, reference, slice, status_boundary, strided, try_box,
+};
+use crate::kernels::ExactSum;
 use crate::parallel;
 use crate::stdio::write_stdout;
 
@@ -201,34 +204,39 @@ pub unsafe extern "C" fn process(func: callback_t, value: c_int) -> c_int {
     })
 }
 
-/// Stores the sum of the `size` doubles at `data` in `*result`.
+/// Stores the sum of the `size` doubles at `data` in `*result`: the exact
+/// sum rounded once to the nearest double, ties to even (the bits of
+/// Python's `math.fsum` whenever that is finite), computed without
+/// intermediate overflow (`1e308 + 1e308 - 1e308` is `1e308`).
 ///
-/// The sum is compensated (Neumaier, per SIMD lane, in fixed blocks of 65536
-/// elements): within 1 ulp of the correctly rounded sum unless the data
-/// cancel catastrophically. To first order the error is at most
-/// `u * |sum| + C * u^2 * sum(|x|)`, with `u = DBL_EPSILON / 2`,
-/// `C = L^2 + 2116 + 2K(K + 45)`, `L = min(ceil(n / 16), 4096)` and
-/// `K = ceil(n / 65536)` (C is about 2.2e7 at n = 1e8), so the result is
-/// within 1 ulp whenever `sum(|x|) / |sum| < 1 / (2 * C * u)`. Exact on the
-/// classic cases such as ten times 0.1 or `1, 1e100, 1, -1e100`.
-/// A NaN gives NaN; `+inf` and `-inf` together give NaN. The SIMD path
-/// (AVX-512, AVX2, NEON or portable) is picked at run time; every path returns
-/// the same bits. `MYLIB_KERNEL=portable` (or `avx2`) in the environment caps it.
+/// Special values: a NaN gives NaN; `+inf` and `-inf` together give NaN; an
+/// infinity alone gives it, whatever the finite values. An exact sum beyond
+/// the range of double stores the infinity of its sign and sets
+/// `MYLIB_ERR_OVERFLOW`. The empty sum, and an exact zero, are `+0.0`.
 ///
-/// Threads: the data are cut into fixed blocks of 65536 elements, summed
-/// separately and combined in block order, so the result is the same bits
-/// whatever the thread count. From 4 MiB of data on (524288 doubles, 1048576
-/// ints), the blocks are shared by up to `mylib_get_num_threads()` threads,
-/// at most one per 2 MiB, the calling thread included; the threads are
-/// started for the call and joined before it returns (none is left running:
-/// safe with `fork()`). If a thread cannot be started, the others do its
-/// share; a panic in one is `MYLIB_ERR_PANIC`.
+/// Being the correctly rounded exact sum, the result is the same bits for
+/// every order of the values, SIMD path (AVX-512, AVX2, NEON or portable,
+/// picked at run time; `MYLIB_KERNEL=portable` or `avx2` in the environment
+/// caps it), thread count, alignment and platform. It runs at about the
+/// speed of a plain sum: a compensated pass that bounds its own error
+/// decides the rounding unless the data cancel by more than about 10^7;
+/// then an exact pass (integer arithmetic, a few times slower) does. A
+/// floating-point environment other than IEEE's default (rounding mode,
+/// flush-to-zero) only selects the exact pass.
+///
+/// Threads: from 4 MiB of data on (524288 doubles, 1048576 ints), the sum is
+/// shared by up to `mylib_get_num_threads()` threads, at most one per 2 MiB,
+/// the calling thread included; the threads are started for the call and
+/// joined before it returns (none is left running: safe with `fork()`). If a
+/// thread cannot be started, the others do its share; a panic in one is
+/// `MYLIB_ERR_PANIC`.
 ///
 /// NULL `result`: `MYLIB_ERR_NULL_POINTER`, nothing written. NULL `data` with
 /// `size > 0`: `MYLIB_ERR_NULL_POINTER`, nothing written. `size < 0`:
 /// `MYLIB_ERR_INVALID_LENGTH`, nothing written. `(NULL, 0)` stores 0.0 (with
-/// `size == 0` the pointer is never read).
-/// Thread-safe; `result` may point into `data`.
+/// `size == 0` the pointer is never read). A misaligned `data` or `result`:
+/// `MYLIB_ERR_MISALIGNED`, nothing written (`mylib_sum_f64_strided` takes
+/// misaligned arrays). Thread-safe; `result` may point into `data`.
 ///
 /// # Safety
 /// `data` is NULL or points to `size` readable doubles; `result` is NULL or
@@ -241,10 +249,14 @@ pub unsafe extern "C" fn fast_sum(data: *const f64, size: c_int, result: *mut f6
         || {
             let out = Out::new(result, "result")?;
             // SAFETY: the caller guarantees `size` readable doubles or NULL.
-            let sum = core::sum_f64(unsafe { slice(data, length(size, "size")?, "data") }?);
+            let data = unsafe { slice(data, length(size, "size")?, "data") }?;
+            let (sum, failure) = match core::sum_f64(data, "fast_sum") {
+                Ok(sum) => (sum, None),
+                Err((error, inf)) => (inf, Some(error)),
+            };
             // SAFETY: the caller guarantees `result` is writable.
             unsafe { out.write(sum) };
-            Ok(Void)
+            failure.map_or(Ok(Void), |e| Err(e.into()))
         },
     );
 }
@@ -385,10 +397,6 @@ pub unsafe extern "C" fn mylib_add(a: c_int, b: c_int, sum_out: *mut c_int) -> c
     )
 }
 
-/// What `mylib_add_packed` returns on failure, plus the status:
-/// `-2^40`, far below any `int`.
-pub const MYLIB_PACKED_FAIL_BASE: i64 = -1_099_511_627_776;
-
 /// `mylib_add` without an out-pointer, for bindings where creating one costs
 /// more than the call (Python's ctypes, cffi's ABI mode): the sum and the
 /// status in one return value.
@@ -459,11 +467,14 @@ pub unsafe extern "C" fn mylib_sum_i32(data: *const c_int, len: usize, sum_out: 
     )
 }
 
-/// Stores the compensated sum of the `len` doubles at `data` in `*sum_out`
-/// (the same algorithm, error bound, threads and bits as `fast_sum`).
+/// Stores the sum of the `len` doubles at `data` in `*sum_out`: the exact sum
+/// rounded once to the nearest double, ties to even (the same rules, threads
+/// and bits as `fast_sum`).
 ///
-/// Returns `MYLIB_OK`, or the same errors as `mylib_sum_i32`. `*sum_out` is
-/// written only on success. Thread-safe.
+/// Returns `MYLIB_OK`; `MYLIB_ERR_OVERFLOW` when the exact sum is beyond the
+/// range of double (`*sum_out` is then set to the infinity of its sign: the
+/// one failure that writes); otherwise the errors of `mylib_sum_i32`, with
+/// nothing written. Thread-safe.
 ///
 /// # Safety
 /// `data` is NULL or points to `len` readable doubles; `sum_out` is NULL or
@@ -476,12 +487,75 @@ pub unsafe extern "C" fn mylib_sum_f64(data: *const f64, len: usize, sum_out: *m
         || {
             let out = Out::new(sum_out, "sum_out")?;
             // SAFETY: the caller guarantees `len` readable doubles or NULL.
-            let sum = core::sum_f64(unsafe { slice(data, len, "data") }?);
-            // SAFETY: the caller guarantees `sum_out` is writable.
-            unsafe { out.write(sum) };
-            Ok(())
+            let data = unsafe { slice(data, len, "data") }?;
+            store_sum(out, core::sum_f64(data, "mylib_sum_f64"))
         },
     )
+}
+
+/// Stores the sum of the doubles of an n-dimensional, strided array in
+/// `*sum_out`: the same rules and bits as `mylib_sum_f64`, for arrays that
+/// are not one contiguous run (a column of a row-major matrix, a reversed or
+/// Fortran-ordered array, a numpy or buffer-protocol view), read where they
+/// lie without a copy, in whatever order reads memory best.
+///
+/// `data` is the address of the value at index `(0, ..., 0)`; the array has
+/// `shape[k]` values along dimension `k`, `strides[k]` bytes apart (any sign,
+/// zero for a broadcast dimension, any alignment: values are read unaligned
+/// where needed). `ndim` is at most `MYLIB_MAX_NDIM`; 0 is a single value.
+///
+/// Returns `MYLIB_OK`; `MYLIB_ERR_OVERFLOW` as `mylib_sum_f64` (`*sum_out`
+/// set to the infinity); `MYLIB_ERR_NULL_POINTER` for NULL `sum_out`, NULL
+/// `shape` or `strides` with `ndim > 0`, or NULL `data` when there are
+/// values to read (a dimension of length 0 makes the empty sum, 0.0);
+/// `MYLIB_ERR_MISALIGNED` for a misaligned `sum_out`, `shape` or `strides`;
+/// `MYLIB_ERR_INVALID_LENGTH` for `ndim > MYLIB_MAX_NDIM`, a number of values
+/// beyond `SIZE_MAX`, or an array whose extent does not fit the address
+/// space. Nothing is written on those errors. Thread-safe.
+///
+/// # Safety
+/// `shape` and `strides` are NULL or point to `ndim` readable elements; every
+/// value the layout names (`data + sum(i_k * strides[k])`, `0 <= i_k <
+/// shape[k]`) is a readable double; `sum_out` is NULL or points to a
+/// writable double.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_sum_f64_strided(
+    data: *const c_void,
+    ndim: usize,
+    shape: *const usize,
+    strides: *const isize,
+    sum_out: *mut f64,
+) -> c_int {
+    status_boundary(
+        "mylib_sum_f64_strided",
+        || {
+            format!(
+                "{}, {ndim}, {}, {}, {}",
+                ptr_arg(data),
+                ptr_arg(shape),
+                ptr_arg(strides),
+                ptr_arg(sum_out)
+            )
+        },
+        || {
+            let out = Out::new(sum_out, "sum_out")?;
+            let mut storage = None;
+            // SAFETY: the caller's guarantees, passed on.
+            let values = unsafe { strided(data, ndim, shape, strides, &mut storage) }?;
+            store_sum(out, core::sum_values(values, "mylib_sum_f64_strided"))
+        },
+    )
+}
+
+/// Writes a sum's value, or on overflow its infinity, and returns the status.
+fn store_sum(out: Out<f64>, sum: Result<f64, (Error, f64)>) -> Result<(), Error> {
+    let (value, result) = match sum {
+        Ok(v) => (v, Ok(())),
+        Err((error, inf)) => (inf, Err(error)),
+    };
+    // SAFETY: every caller's `Out` came from its caller's writable pointer.
+    unsafe { out.write(value) };
+    result
 }
 
 /// Stores in `*greeting_out` a new string `Hello, <name>!` (no newline),
@@ -578,6 +652,386 @@ pub unsafe extern "C" fn mylib_process(
         unsafe { out.write(result) };
         Ok(())
     })
+}
+
+// ---------------------------------------------------------------------------
+// The exact sum as a state: add arrays and values, merge states, serialise.
+// ---------------------------------------------------------------------------
+
+/// The size in bytes of a serialized `mylib_exact_sum` (format version 1).
+pub const MYLIB_EXACT_SUM_BYTES: usize = 288;
+const _: () = assert!(MYLIB_EXACT_SUM_BYTES == crate::kernels::format::BYTES);
+
+/// The most dimensions `mylib_sum_f64_strided` and
+/// `mylib_exact_sum_add_strided` take.
+pub const MYLIB_MAX_NDIM: usize = 64;
+const _: () = assert!(MYLIB_MAX_NDIM == crate::kernels::strided::MAX_NDIM);
+
+/// An exact sum in progress: the exact sum of every value added to it, as
+/// one state that can be added to, merged with others, read as a correctly
+/// rounded double, and serialized (opaque; made by `mylib_exact_sum_new` or
+/// `mylib_exact_sum_from_bytes`, released by `mylib_exact_sum_free`).
+///
+/// Splitting data at any points, summing the parts in separate states (other
+/// threads, processes, machines), and merging them in any order and any
+/// tree, through bytes or not, gives the state of the whole: its result is
+/// the bits `mylib_sum_f64` gives for all the data.
+///
+/// Threads: one state may be used from several threads at once. Every call
+/// applies whole, as if the calls ran one after another; an add sums its
+/// array before taking the state's lock, so adds from several threads run in
+/// parallel. Only `mylib_exact_sum_free` must not run while other calls use
+/// the state.
+///
+/// Serialized form (version 1, `MYLIB_EXACT_SUM_BYTES` = 288 bytes, the same
+/// on every platform): bytes 0-3 the magic "MYXS"; byte 4 the format version,
+/// 1; byte 5 flags (bit 0: a NaN was added, bit 1: +inf, bit 2: -inf; the
+/// other bits 0); bytes 6-7 zero; bytes 8-15 the number of values added,
+/// unsigned little-endian; bytes 16-287 the exact sum of the finite values in
+/// units of 2^-1074, a 2176-bit two's-complement integer, little-endian. Equal
+/// states have equal bytes. `mylib_exact_sum_from_bytes` checks every field.
+pub struct mylib_exact_sum {
+    state: std::sync::Mutex<ExactSum>,
+}
+
+impl mylib_exact_sum {
+    fn new(state: ExactSum) -> Self {
+        mylib_exact_sum {
+            state: std::sync::Mutex::new(state),
+        }
+    }
+
+    /// The state, locked. A panic cannot leave it half-changed (every change
+    /// is one merge of a finished part), so a poisoned lock is used as is.
+    fn lock(&self) -> std::sync::MutexGuard<'_, ExactSum> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds `part` (whose count is its number of values).
+    fn merge(&self, part: &ExactSum, function: &'static str) -> Result<(), Error> {
+        self.lock().merge(part).map_err(|_| Error::TooManyValues(function))
+    }
+}
+
+/// Stores in `*acc_out` a new, empty exact sum (its result is 0.0), owned by
+/// the caller and released with `mylib_exact_sum_free`.
+///
+/// Returns `MYLIB_OK`; `MYLIB_ERR_NULL_POINTER` or `MYLIB_ERR_MISALIGNED` for
+/// a bad `acc_out`; `MYLIB_ERR_NO_MEMORY` when it cannot be allocated.
+/// `*acc_out` is written only on success. Thread-safe.
+///
+/// # Safety
+/// `acc_out` is NULL or points to a writable `mylib_exact_sum *`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_exact_sum_new(acc_out: *mut *mut mylib_exact_sum) -> c_int {
+    status_boundary(
+        "mylib_exact_sum_new",
+        || ptr_arg(acc_out),
+        || {
+            let out = Out::new(acc_out, "acc_out")?;
+            let acc = try_box(mylib_exact_sum::new(ExactSum::new()), "an exact sum")?;
+            // SAFETY: the caller guarantees `acc_out` is writable.
+            unsafe { out.write(Box::into_raw(acc)) };
+            Ok(())
+        },
+    )
+}
+
+/// Releases an exact sum. NULL is allowed and does nothing.
+///
+/// # Safety
+/// `acc` is NULL or a state from `mylib_exact_sum_new` or
+/// `mylib_exact_sum_from_bytes` that has not been freed yet, and that no
+/// other call is using.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_exact_sum_free(acc: *mut mylib_exact_sum) {
+    boundary(
+        "mylib_exact_sum_free",
+        || ptr_arg(acc),
+        || {
+            if !acc.is_null() {
+                // SAFETY: the caller guarantees `acc` came from Box::into_raw
+                // in this library, is freed once, and is not in use.
+                drop(unsafe { Box::from_raw(acc) });
+            }
+            Ok(Void)
+        },
+    );
+}
+
+/// Adds the `len` doubles at `data` to `acc` (on several threads when the
+/// array is large, as `mylib_sum_f64`). NaN and infinities are recorded as
+/// the result's rules say.
+///
+/// Returns `MYLIB_OK`; `MYLIB_ERR_NULL_POINTER` for NULL `acc`, or NULL
+/// `data` with `len > 0`; `MYLIB_ERR_MISALIGNED` for a misaligned `acc` or
+/// `data`; `MYLIB_ERR_INVALID_LENGTH` when `len * sizeof(double)` exceeds the
+/// address space; `MYLIB_ERR_OVERFLOW` when the state would count more than
+/// 2^64 - 1 values. On failure the state is unchanged. Thread-safe.
+///
+/// # Safety
+/// `acc` is NULL or a live exact sum; `data` is NULL or points to `len`
+/// readable doubles.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_exact_sum_add(acc: *mut mylib_exact_sum, data: *const f64, len: usize) -> c_int {
+    status_boundary(
+        "mylib_exact_sum_add",
+        || format!("{}, {}, {len}", ptr_arg(acc), ptr_arg(data)),
+        || {
+            // SAFETY: the caller guarantees a live exact sum or NULL.
+            let acc = unsafe { reference(acc, "acc") }?;
+            // SAFETY: the caller guarantees `len` readable doubles or NULL.
+            let data = unsafe { slice(data, len, "data") }?;
+            let mut part = ExactSum::new();
+            part.add_slice(data)
+                .map_err(|_| Error::TooManyValues("mylib_exact_sum_add"))?;
+            acc.merge(&part, "mylib_exact_sum_add")
+        },
+    )
+}
+
+/// Adds the values of an n-dimensional, strided array to `acc`: the array
+/// as `mylib_sum_f64_strided` takes it, read in place.
+///
+/// Returns the statuses of `mylib_exact_sum_add` and of
+/// `mylib_sum_f64_strided` for the array; on failure the state is unchanged.
+/// Thread-safe.
+///
+/// # Safety
+/// `acc` is NULL or a live exact sum; `shape`, `strides` and the array as
+/// for `mylib_sum_f64_strided`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_exact_sum_add_strided(
+    acc: *mut mylib_exact_sum,
+    data: *const c_void,
+    ndim: usize,
+    shape: *const usize,
+    strides: *const isize,
+) -> c_int {
+    status_boundary(
+        "mylib_exact_sum_add_strided",
+        || {
+            format!(
+                "{}, {}, {ndim}, {}, {}",
+                ptr_arg(acc),
+                ptr_arg(data),
+                ptr_arg(shape),
+                ptr_arg(strides)
+            )
+        },
+        || {
+            // SAFETY: the caller guarantees a live exact sum or NULL.
+            let acc = unsafe { reference(acc, "acc") }?;
+            let mut storage = None;
+            // SAFETY: the caller's guarantees, passed on.
+            let values = unsafe { strided(data, ndim, shape, strides, &mut storage) }?;
+            let mut part = ExactSum::new();
+            let split = crate::kernels::Split::auto::<f64>(values.len());
+            part.add_values(values, split)
+                .map_err(|_| Error::TooManyValues("mylib_exact_sum_add_strided"))?;
+            acc.merge(&part, "mylib_exact_sum_add_strided")
+        },
+    )
+}
+
+/// Adds one value to `acc`.
+///
+/// Returns `MYLIB_OK`; `MYLIB_ERR_NULL_POINTER` or `MYLIB_ERR_MISALIGNED` for
+/// a bad `acc`; `MYLIB_ERR_OVERFLOW` when the state already counts 2^64 - 1
+/// values (unchanged). Thread-safe.
+///
+/// # Safety
+/// `acc` is NULL or a live exact sum.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_exact_sum_add_value(acc: *mut mylib_exact_sum, value: f64) -> c_int {
+    status_boundary(
+        "mylib_exact_sum_add_value",
+        || format!("{}, {value:e}", ptr_arg(acc)),
+        || {
+            // SAFETY: the caller guarantees a live exact sum or NULL.
+            let acc = unsafe { reference(acc, "acc") }?;
+            acc.lock()
+                .add(value)
+                .map_err(|_| Error::TooManyValues("mylib_exact_sum_add_value"))
+        },
+    )
+}
+
+/// Adds the state of `other` to `acc`; `other` is unchanged. `acc` and
+/// `other` may be the same state (which doubles it).
+///
+/// Returns `MYLIB_OK`; `MYLIB_ERR_NULL_POINTER` or `MYLIB_ERR_MISALIGNED` for
+/// a bad `acc` or `other`; `MYLIB_ERR_OVERFLOW` when the merged state would
+/// count more than 2^64 - 1 values (`acc` unchanged). Thread-safe: each
+/// state's lock is taken in turn, never both at once.
+///
+/// # Safety
+/// `acc` and `other` are NULL or live exact sums.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_exact_sum_merge(acc: *mut mylib_exact_sum, other: *const mylib_exact_sum) -> c_int {
+    status_boundary(
+        "mylib_exact_sum_merge",
+        || format!("{}, {}", ptr_arg(acc), ptr_arg(other)),
+        || {
+            // SAFETY: the caller guarantees live exact sums or NULL.
+            let (acc, other) = unsafe { (reference(acc, "acc")?, reference(other, "other")?) };
+            let snapshot = other.lock().clone();
+            acc.merge(&snapshot, "mylib_exact_sum_merge")
+        },
+    )
+}
+
+/// Stores in `*sum_out` the exact sum of everything added to `acc`, rounded
+/// once to the nearest double, ties to even; special values as `fast_sum`
+/// (the state keeps them: a NaN added stays in the result).
+///
+/// Returns `MYLIB_OK`; `MYLIB_ERR_OVERFLOW` when the exact sum is beyond the
+/// range of double (`*sum_out` is then set to the infinity of its sign);
+/// `MYLIB_ERR_NULL_POINTER` or `MYLIB_ERR_MISALIGNED` for a bad `acc` or
+/// `sum_out` (nothing written). Thread-safe.
+///
+/// # Safety
+/// `acc` is NULL or a live exact sum; `sum_out` is NULL or points to a
+/// writable double.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_exact_sum_result(acc: *const mylib_exact_sum, sum_out: *mut f64) -> c_int {
+    status_boundary(
+        "mylib_exact_sum_result",
+        || format!("{}, {}", ptr_arg(acc), ptr_arg(sum_out)),
+        || {
+            let out = Out::new(sum_out, "sum_out")?;
+            // SAFETY: the caller guarantees a live exact sum or NULL.
+            let acc = unsafe { reference(acc, "acc") }?;
+            let value = acc.lock().value();
+            store_sum(
+                out,
+                value.map_err(|o| (Error::SumOverflow("mylib_exact_sum_result"), o.0)),
+            )
+        },
+    )
+}
+
+/// Stores in `*count_out` the number of values added to `acc` (NaN and
+/// infinities included; merged states count theirs).
+///
+/// Returns `MYLIB_OK`, or `MYLIB_ERR_NULL_POINTER` / `MYLIB_ERR_MISALIGNED`
+/// for a bad `acc` or `count_out` (nothing written). Thread-safe.
+///
+/// # Safety
+/// `acc` is NULL or a live exact sum; `count_out` is NULL or points to a
+/// writable `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_exact_sum_count(acc: *const mylib_exact_sum, count_out: *mut u64) -> c_int {
+    status_boundary(
+        "mylib_exact_sum_count",
+        || format!("{}, {}", ptr_arg(acc), ptr_arg(count_out)),
+        || {
+            let out = Out::new(count_out, "count_out")?;
+            // SAFETY: the caller guarantees a live exact sum or NULL.
+            let count = unsafe { reference(acc, "acc") }?.lock().count();
+            // SAFETY: the caller guarantees `count_out` is writable.
+            unsafe { out.write(count) };
+            Ok(())
+        },
+    )
+}
+
+/// Empties `acc`: its result is 0.0 and its count 0 again.
+///
+/// Returns `MYLIB_OK`, or `MYLIB_ERR_NULL_POINTER` / `MYLIB_ERR_MISALIGNED`
+/// for a bad `acc`. Thread-safe.
+///
+/// # Safety
+/// `acc` is NULL or a live exact sum.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_exact_sum_reset(acc: *mut mylib_exact_sum) -> c_int {
+    status_boundary(
+        "mylib_exact_sum_reset",
+        || ptr_arg(acc),
+        || {
+            // SAFETY: the caller guarantees a live exact sum or NULL.
+            unsafe { reference(acc, "acc") }?.lock().reset();
+            Ok(())
+        },
+    )
+}
+
+/// Writes the serialized state of `acc` (`MYLIB_EXACT_SUM_BYTES` bytes, the
+/// format described at `mylib_exact_sum`) to `buf`, which has room for `len`
+/// bytes.
+///
+/// Returns `MYLIB_OK`; `MYLIB_ERR_NULL_POINTER` for NULL `acc` or `buf`;
+/// `MYLIB_ERR_MISALIGNED` for a misaligned `acc`; `MYLIB_ERR_INVALID_LENGTH`
+/// when `len < MYLIB_EXACT_SUM_BYTES`. Nothing is written on failure.
+/// Thread-safe.
+///
+/// # Safety
+/// `acc` is NULL or a live exact sum; `buf` is NULL or points to `len`
+/// writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_exact_sum_to_bytes(acc: *const mylib_exact_sum, buf: *mut u8, len: usize) -> c_int {
+    status_boundary(
+        "mylib_exact_sum_to_bytes",
+        || format!("{}, {}, {len}", ptr_arg(acc), ptr_arg(buf)),
+        || {
+            // SAFETY: the caller guarantees a live exact sum or NULL.
+            let acc = unsafe { reference(acc, "acc") }?;
+            if buf.is_null() {
+                return Err(Error::NullPointer("buf"));
+            }
+            if len < MYLIB_EXACT_SUM_BYTES {
+                return Err(Error::InvalidLength {
+                    name: "len",
+                    len: len as i128,
+                });
+            }
+            let bytes = acc.lock().to_bytes();
+            // SAFETY: `buf` has room for `len >= MYLIB_EXACT_SUM_BYTES` bytes
+            // (the caller's guarantee); `bytes` is a local array.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len()) };
+            Ok(())
+        },
+    )
+}
+
+/// Stores in `*acc_out` a new exact sum read from the `len` bytes at `buf`
+/// (as `mylib_exact_sum_to_bytes` wrote them, on any platform), owned by the
+/// caller and released with `mylib_exact_sum_free`.
+///
+/// Every field is checked: bytes that are not a state (wrong length, magic,
+/// flag or reserved bits, a count smaller than its flags, or a sum larger than
+/// its count of doubles can reach) are `MYLIB_ERR_BAD_FORMAT`; a state of
+/// another format version is `MYLIB_ERR_UNSUPPORTED_VERSION`. Also
+/// `MYLIB_ERR_NULL_POINTER` for NULL `acc_out`, or NULL `buf` with
+/// `len > 0`; `MYLIB_ERR_MISALIGNED` for a misaligned `acc_out`;
+/// `MYLIB_ERR_NO_MEMORY`. `*acc_out` is written only on success. Thread-safe.
+///
+/// # Safety
+/// `buf` is NULL or points to `len` readable bytes; `acc_out` is NULL or
+/// points to a writable `mylib_exact_sum *`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mylib_exact_sum_from_bytes(
+    buf: *const u8,
+    len: usize,
+    acc_out: *mut *mut mylib_exact_sum,
+) -> c_int {
+    status_boundary(
+        "mylib_exact_sum_from_bytes",
+        || format!("{}, {len}, {}", ptr_arg(buf), ptr_arg(acc_out)),
+        || {
+            let out = Out::new(acc_out, "acc_out")?;
+            // SAFETY: the caller guarantees `len` readable bytes or NULL.
+            let bytes = unsafe { slice(buf, len, "buf") }?;
+            let state = ExactSum::from_bytes(bytes).map_err(|e| match e {
+                crate::kernels::FormatError::Malformed(why) => Error::BadFormat(why),
+                crate::kernels::FormatError::Version(v) => Error::UnsupportedVersion(v),
+            })?;
+            let acc = try_box(mylib_exact_sum::new(state), "an exact sum")?;
+            // SAFETY: the caller guarantees `acc_out` is writable.
+            unsafe { out.write(Box::into_raw(acc)) };
+            Ok(())
+        },
+    )
 }
 
 /// Test-only (feature `test-panic`, never in a shipped build): panics inside

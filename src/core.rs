@@ -36,9 +36,20 @@ pub fn sum_i32_wrapping(data: &[i32]) -> Result<i32, (Error, i32)> {
     }
 }
 
-/// Compensated sum of `data` (see `kernels` for the algorithm and its bound).
-pub fn sum_f64(data: &[f64]) -> f64 {
-    kernels::sum_f64(data)
+/// The exact sum of `data` rounded once to nearest, ties to even (see
+/// `kernels`). An exact sum beyond the double range is an overflow error
+/// (`function` names the caller in its message), with the infinity IEEE
+/// rounding gives as the value.
+pub fn sum_f64(data: &[f64], function: &'static str) -> Result<f64, (Error, f64)> {
+    kernels::sum_f64(data).map_err(|o| (Error::SumOverflow(function), o.0))
+}
+
+/// [`sum_f64`] of any array (strided, n-dimensional, misaligned).
+pub fn sum_values(values: kernels::Values, function: &'static str) -> Result<f64, (Error, f64)> {
+    let split = kernels::Split::auto::<f64>(values.len());
+    kernels::sum_values(kernels::Path::Auto, values, split)
+        .0
+        .map_err(|o| (Error::SumOverflow(function), o.0))
 }
 
 /// The greeting text, `Hello, <name>!`, as bytes, with room for `spare`
@@ -108,10 +119,18 @@ mod tests {
     }
 
     #[test]
-    fn sum_of_doubles_is_compensated() {
-        assert_eq!(sum_f64(&[]), 0.0);
-        assert_eq!(sum_f64(&[0.1; 10]), 1.0);
-        assert_eq!(sum_f64(&[1.0, 1e100, 1.0, -1e100]), 2.0);
+    fn sum_of_doubles_is_exact() {
+        assert_eq!(sum_f64(&[], "f"), Ok(0.0));
+        assert_eq!(sum_f64(&[0.1; 10], "f"), Ok(1.0));
+        assert_eq!(sum_f64(&[1.0, 1e100, 1.0, -1e100], "f"), Ok(2.0));
+        assert_eq!(
+            sum_f64(&[2f64.powi(53), 1.0, 2f64.powi(-60)], "f"),
+            Ok(2f64.powi(53) + 2.0)
+        );
+        assert_eq!(
+            sum_f64(&[f64::MAX, f64::MAX], "f"),
+            Err((Error::SumOverflow("f"), f64::INFINITY))
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub enum MylibStatus {
     MylibErrNullPointer = 1,
     /// A length was negative, or too large for the address space.
     MylibErrInvalidLength = 2,
-    /// An integer result did not fit its C type.
+    /// A result did not fit its C type: an integer sum beyond `int`, or an
+    /// exact float sum beyond the range of `double`.
     MylibErrOverflow = 3,
     /// A callback argument was NULL.
     MylibErrMissingCallback = 4,
@@ -43,7 +44,17 @@ pub enum MylibStatus {
     /// the greeting for a very long name) failed. Nothing was written; the
     /// library stays usable.
     MylibErrNoMemory = 9,
+    /// Bytes given as a serialized state are not one: wrong length, magic,
+    /// flag or reserved bits, or a value its count of doubles cannot reach.
+    MylibErrBadFormat = 10,
+    /// Bytes of a serialized state in a format version this library does
+    /// not read (written by another version of mylib).
+    MylibErrUnsupportedVersion = 11,
 }
+
+/// What `mylib_add_packed` returns on failure, plus the status:
+/// `-2^40`, far below any `int`.
+pub const MYLIB_PACKED_FAIL_BASE: i64 = -1_099_511_627_776;
 
 /// Every way a mylib call can fail. `Display` is the message that C
 /// (`mylib_last_error_message`) and Python (the exception text) show.
@@ -83,6 +94,18 @@ pub enum Error {
     /// A user callback returned a non-zero status.
     #[error("callback failed with status {0}")]
     CallbackFailed(i32),
+    /// An exact float sum beyond the range of `double`.
+    #[error("the exact sum in {0} is beyond the range of double (it rounds to an infinity)")]
+    SumOverflow(&'static str),
+    /// A sum of more values than a 64-bit count holds.
+    #[error("{0}: a sum of more than 2^64 - 1 values")]
+    TooManyValues(&'static str),
+    /// Bytes that are not a serialized state.
+    #[error("not a valid serialized ExactSum: {0}")]
+    BadFormat(&'static str),
+    /// A serialized state of another format version.
+    #[error("serialized ExactSum of format version {0}; this mylib reads version 1")]
+    UnsupportedVersion(u8),
     /// An allocation failed (the host's memory or address space is exhausted).
     #[error("out of memory: cannot allocate {bytes} bytes for {what}")]
     NoMemory {
@@ -106,13 +129,16 @@ impl Error {
             Error::Misaligned { .. } => MylibStatus::MylibErrMisaligned,
             Error::CallbackFailed(_) => MylibStatus::MylibErrCallbackFailed,
             Error::NoMemory { .. } => MylibStatus::MylibErrNoMemory,
+            Error::SumOverflow(_) | Error::TooManyValues(_) => MylibStatus::MylibErrOverflow,
+            Error::BadFormat(_) => MylibStatus::MylibErrBadFormat,
+            Error::UnsupportedVersion(_) => MylibStatus::MylibErrUnsupportedVersion,
         }
     }
 }
 
 impl MylibStatus {
     /// All codes, in numeric order.
-    pub(crate) const ALL: [MylibStatus; 10] = [
+    pub(crate) const ALL: [MylibStatus; 12] = [
         MylibStatus::MylibOk,
         MylibStatus::MylibErrNullPointer,
         MylibStatus::MylibErrInvalidLength,
@@ -123,6 +149,8 @@ impl MylibStatus {
         MylibStatus::MylibErrMisaligned,
         MylibStatus::MylibErrCallbackFailed,
         MylibStatus::MylibErrNoMemory,
+        MylibStatus::MylibErrBadFormat,
+        MylibStatus::MylibErrUnsupportedVersion,
     ];
 
     /// Converts a C integer to a code; `None` for values that are not codes.
@@ -137,13 +165,15 @@ impl MylibStatus {
             MylibStatus::MylibOk => c"no error",
             MylibStatus::MylibErrNullPointer => c"a required pointer was NULL",
             MylibStatus::MylibErrInvalidLength => c"invalid (negative or too large) length",
-            MylibStatus::MylibErrOverflow => c"integer overflow",
+            MylibStatus::MylibErrOverflow => c"overflow: a result beyond the range of its C type",
             MylibStatus::MylibErrMissingCallback => c"no callback given (NULL function pointer)",
             MylibStatus::MylibErrIo => c"I/O error writing to stdout",
             MylibStatus::MylibErrPanic => c"internal error: a panic was caught inside mylib",
             MylibStatus::MylibErrMisaligned => c"pointer not aligned for its element type",
             MylibStatus::MylibErrCallbackFailed => c"the callback reported failure",
             MylibStatus::MylibErrNoMemory => c"out of memory",
+            MylibStatus::MylibErrBadFormat => c"not a valid serialized state",
+            MylibStatus::MylibErrUnsupportedVersion => c"serialized state of an unsupported format version",
         }
     }
 }
@@ -296,12 +326,13 @@ mod tests {
 
     #[test]
     fn codes_are_stable() {
-        let expected = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+        let expected = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+        assert_eq!(MylibStatus::ALL.len(), expected.len());
         for (status, want) in MylibStatus::ALL.iter().zip(expected) {
             assert_eq!(*status as i32, want);
             assert_eq!(MylibStatus::from_int(want), Some(*status));
         }
-        assert_eq!(MylibStatus::from_int(10), None);
+        assert_eq!(MylibStatus::from_int(12), None);
         assert_eq!(MylibStatus::from_int(-1), None);
     }
 
@@ -339,6 +370,26 @@ mod tests {
                 },
                 9,
                 "out of memory: cannot allocate 12 bytes for the greeting",
+            ),
+            (
+                Error::SumOverflow("fast_sum"),
+                3,
+                "the exact sum in fast_sum is beyond the range of double (it rounds to an infinity)",
+            ),
+            (
+                Error::TooManyValues("mylib_exact_sum_merge"),
+                3,
+                "mylib_exact_sum_merge: a sum of more than 2^64 - 1 values",
+            ),
+            (
+                Error::BadFormat("reserved bytes are not zero"),
+                10,
+                "not a valid serialized ExactSum: reserved bytes are not zero",
+            ),
+            (
+                Error::UnsupportedVersion(2),
+                11,
+                "serialized ExactSum of format version 2; this mylib reads version 1",
             ),
         ];
         for (err, code, msg) in cases {

@@ -8,9 +8,10 @@ use std::fmt::{self, Display};
 use std::os::raw::c_int;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::capi::MYLIB_PACKED_FAIL_BASE as PACKED_FAIL_BASE;
 use crate::debug;
-use crate::error::{Error, MylibStatus, clear_last_error, set_last_error};
+use crate::error::{Error, MYLIB_PACKED_FAIL_BASE as PACKED_FAIL_BASE, MylibStatus, clear_last_error, set_last_error};
+use crate::kernels::f64::Values;
+use crate::kernels::strided::{Elements, Layout, MAX_NDIM};
 
 /// A failed call: the error, and the value the C function returns anyway
 /// (0 for most; the wrapped sum for an overflowing `add`/`sum_array`).
@@ -234,6 +235,129 @@ impl<T> Out<T> {
     }
 }
 
+/// Moves `value` into a new heap allocation for C to own, or `NoMemory` when
+/// the allocation fails (never an abort of the host).
+pub(crate) fn try_box<T>(value: T, what: &'static str) -> Result<Box<T>, Error> {
+    let layout = std::alloc::Layout::new::<T>();
+    debug_assert!(layout.size() > 0);
+    // SAFETY: `layout` has a non-zero size (checked above for every T used).
+    let p = unsafe { std::alloc::alloc(layout) }.cast::<T>();
+    if p.is_null() {
+        return Err(Error::NoMemory {
+            what,
+            bytes: layout.size(),
+        });
+    }
+    // SAFETY: `p` is a fresh allocation of T's layout: writing a T there and
+    // owning it as a Box (which frees with the same global allocator and
+    // layout) is what Box::new does.
+    unsafe {
+        p.write(value);
+        Ok(Box::from_raw(p))
+    }
+}
+
+/// An n-dimensional array of doubles given by C: `data` points to the value
+/// at index `(0, …, 0)`, `shape[k]` values along dimension `k`, `strides[k]`
+/// bytes apart (any sign, any alignment). Turned into the sum's [`Values`]:
+/// a slice when the array is one contiguous, aligned run, else an
+/// [`Elements`] reading the caller's memory value by value.
+///
+/// `ndim` 0 is a single value. Errors: more than `MAX_NDIM` dimensions, a
+/// number of values that overflows, or an extent that overflows the address
+/// space: `InvalidLength`; NULL `shape` or `strides` with `ndim > 0`, or NULL
+/// `data` with values to read: `NullPointer`; a misaligned `shape` or
+/// `strides` array: `Misaligned`.
+///
+/// # Safety
+/// `shape` and `strides` are NULL or point to `ndim` readable elements; every
+/// value the layout names (`data + Σ i_k · strides[k]`) is a readable
+/// double that nobody writes during `'a`.
+pub(crate) unsafe fn strided<'a>(
+    data: *const std::ffi::c_void,
+    ndim: usize,
+    shape: *const usize,
+    strides: *const isize,
+    storage: &'a mut Option<RawArray>,
+) -> Result<Values<'a>, Error> {
+    if ndim > MAX_NDIM {
+        return Err(Error::InvalidLength {
+            name: "ndim",
+            len: ndim as i128,
+        });
+    }
+    // SAFETY: the caller guarantees `ndim` readable elements or NULL.
+    let (shape, strides) = unsafe { (slice(shape, ndim, "shape")?, slice(strides, ndim, "strides")?) };
+    let layout = Layout::new(shape, strides, size_of::<f64>())?;
+    if layout.is_empty() {
+        return Ok(Values::Slice(&[]));
+    }
+    if data.is_null() {
+        return Err(Error::NullPointer("data"));
+    }
+    // The lowest and the highest address read must not wrap around.
+    let too_far = || Error::InvalidLength {
+        name: "strides",
+        len: 0,
+    };
+    let low = (data as usize).checked_add_signed(layout.offset).ok_or_else(too_far)?;
+    low.checked_add(layout.span).ok_or_else(too_far)?;
+    let first = data.cast::<u8>().wrapping_offset(layout.offset);
+    if layout.is_contiguous(size_of::<f64>()) && first.cast::<f64>().is_aligned() {
+        // SAFETY: one run of `len` consecutive doubles at an aligned address,
+        // its size within isize::MAX (checked by Layout), readable and not
+        // written during 'a per the caller's guarantee.
+        return Ok(Values::Slice(unsafe {
+            std::slice::from_raw_parts(first.cast::<f64>(), layout.len())
+        }));
+    }
+    let array = storage.insert(RawArray { first, layout });
+    Ok(Values::Elements(array))
+}
+
+/// The values of a C array that is not one aligned run, read in place
+/// (see [`strided`]).
+pub(crate) struct RawArray {
+    /// The lowest address of the array; the layout's offsets are relative to
+    /// `first - layout.offset`.
+    first: *const u8,
+    layout: Layout,
+}
+
+// SAFETY: a RawArray only reads memory that its creator (`strided`'s caller)
+// guarantees readable and unwritten for as long as the RawArray is used, so
+// reading it from several threads at once is sound.
+unsafe impl Sync for RawArray {}
+
+impl Elements for RawArray {
+    fn len(&self) -> usize {
+        self.layout.len()
+    }
+
+    fn read(&self, start: usize, out: &mut [f64]) {
+        let mut filled = 0;
+        let base_offset = self.layout.offset;
+        self.layout.runs(start, out.len(), |at, n, stride| {
+            // `at - base_offset` is within [0, span): inside the array.
+            let p = self.first.wrapping_offset(at - base_offset);
+            let dest = &mut out[filled..filled + n];
+            if stride == size_of::<f64>() {
+                // SAFETY: `n` consecutive readable doubles at `p` (the
+                // layout's run, guaranteed by `strided`'s caller), copied as
+                // bytes so any alignment is fine, into `n` doubles of `out`.
+                unsafe { std::ptr::copy_nonoverlapping(p, dest.as_mut_ptr().cast::<u8>(), n * size_of::<f64>()) };
+            } else {
+                for (i, d) in dest.iter_mut().enumerate() {
+                    // SAFETY: value i of the run, at `p + i·stride` inside the
+                    // array, readable per `strided`'s caller; unaligned read.
+                    *d = unsafe { p.wrapping_add(i * stride).cast::<f64>().read_unaligned() };
+                }
+            }
+            filled += n;
+        });
+    }
+}
+
 /// Formats a pointer for the debug log (`NULL` or hex).
 pub(crate) fn ptr_arg<T>(p: *const T) -> String {
     if p.is_null() {
@@ -344,7 +468,7 @@ mod tests {
 
     #[test]
     fn packed_boundary_packs_value_status_and_panic() {
-        let base = crate::capi::MYLIB_PACKED_FAIL_BASE;
+        let base = PACKED_FAIL_BASE;
         assert_eq!(
             packed_boundary("t", String::new, || Ok(c_int::MIN)),
             i64::from(c_int::MIN)

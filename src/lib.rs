@@ -18,4 +18,4 @@ pub mod parallel;
 mod stdio;
 
 pub use capi::*;
-pub use error::{Error, MylibStatus};
+pub use error::{Error, MYLIB_PACKED_FAIL_BASE, MylibStatus};

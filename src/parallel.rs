@@ -203,13 +203,8 @@ fn test_hooks() -> (usize, usize) {
 /// threads, the calling thread included. The results, and their order, do not
 /// depend on `threads` or on which thread computed which block.
 ///
-/// Workers take the next block from a shared counter, so a thread that the
-/// scheduler delays does not hold the others up. If a worker cannot be
-/// spawned the others do its share; if `f` panics, the panic is resumed on
-/// the calling thread after every worker has finished.
-///
 /// # Panics
-/// If `block` is 0, or if `f` panics.
+/// If `block` is 0, or if `f` panics (see [`fold_blocks`]).
 pub fn map_blocks<T, R, F>(data: &[T], block: usize, threads: usize, f: F) -> Vec<R>
 where
     T: Sync,
@@ -218,30 +213,68 @@ where
 {
     assert!(block > 0, "map_blocks: block must not be 0");
     let blocks = data.len().div_ceil(block);
+    let piece = |i: usize| &data[i * block..data.len().min((i + 1) * block)];
+    let done = fold_blocks(blocks, threads, Vec::new, |done: &mut Vec<(usize, R)>, i| {
+        done.push((i, f(piece(i))))
+    });
+    let mut slots: Vec<Option<R>> = (0..blocks).map(|_| None).collect();
+    for (i, r) in done.into_iter().flatten() {
+        slots[i] = Some(r);
+    }
+    slots
+        .into_iter()
+        .map(|r| r.expect("map_blocks: every block is computed exactly once"))
+        .collect()
+}
+
+/// Runs `f(&mut state, i)` for every block index `i` in `0..blocks`, each
+/// exactly once, on up to `threads` threads, the calling thread included;
+/// every thread folds the blocks it takes into its own `state`, made by
+/// `init`. Returns the states (at least one; in no particular order): callers
+/// whose result must not depend on the thread count combine them with an
+/// operation for which the split does not matter (exact sums, or results
+/// placed by block index as [`map_blocks`] does).
+///
+/// Workers take the next block from a shared counter, so a thread that the
+/// scheduler delays does not hold the others up. If a worker cannot be
+/// spawned the others do its share; if `f` panics, the panic is resumed on
+/// the calling thread after every worker has finished.
+///
+/// # Panics
+/// If `f` panics.
+pub fn fold_blocks<S, I, F>(blocks: usize, threads: usize, init: I, f: F) -> Vec<S>
+where
+    S: Send,
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, usize) + Sync,
+{
     let threads = threads.clamp(1, blocks.max(1));
     let (panic_block, spawn_limit) = test_hooks();
-    let compute = |i: usize| -> R {
+    let compute = |state: &mut S, i: usize| {
         if i == panic_block {
             panic!("test panic in block {i}");
         }
-        f(&data[i * block..data.len().min((i + 1) * block)])
+        f(state, i)
     };
     if threads == 1 {
-        return (0..blocks).map(compute).collect();
+        let mut state = init();
+        for i in 0..blocks {
+            compute(&mut state, i);
+        }
+        return vec![state];
     }
 
     let next = AtomicUsize::new(0);
     let work = || {
-        let mut done = Vec::new();
+        let mut state = init();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             if i >= blocks {
-                return done;
+                return state;
             }
-            done.push((i, compute(i)));
+            compute(&mut state, i);
         }
     };
-    let mut slots: Vec<Option<R>> = (0..blocks).map(|_| None).collect();
     std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(threads - 1);
         for k in 0..threads - 1 {
@@ -260,29 +293,19 @@ where
         }
         // The calling thread works too. If it panics, `scope` joins the
         // workers before the panic continues.
-        let mine = work();
+        let mut states = vec![work()];
         let mut panic = None;
         for h in handles {
             match h.join() {
-                Ok(done) => place(&mut slots, done),
+                Ok(state) => states.push(state),
                 Err(payload) => panic = panic.or(Some(payload)),
             }
         }
         if let Some(payload) = panic {
             resume_unwind(payload);
         }
-        place(&mut slots, mine);
-    });
-    slots
-        .into_iter()
-        .map(|r| r.expect("map_blocks: every block is computed exactly once"))
-        .collect()
-}
-
-fn place<R>(slots: &mut [Option<R>], done: Vec<(usize, R)>) {
-    for (i, r) in done {
-        slots[i] = Some(r);
-    }
+        states
+    })
 }
 
 #[cfg(test)]

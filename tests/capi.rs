@@ -27,6 +27,8 @@ const PANIC: c_int = MylibStatus::MylibErrPanic as c_int;
 const MISALIGNED: c_int = MylibStatus::MylibErrMisaligned as c_int;
 const CALLBACK_FAILED: c_int = MylibStatus::MylibErrCallbackFailed as c_int;
 const NO_MEMORY: c_int = MylibStatus::MylibErrNoMemory as c_int;
+const BAD_FORMAT: c_int = MylibStatus::MylibErrBadFormat as c_int;
+const UNSUPPORTED_VERSION: c_int = MylibStatus::MylibErrUnsupportedVersion as c_int;
 
 #[test]
 fn no_memory_is_code_9() {
@@ -159,7 +161,377 @@ fn fast_sum_rules() {
         let p = w.as_mut_ptr();
         fast_sum(p, 3, p);
         assert_eq!(w[0], 6.0);
+        // Exact: the correctly rounded sum, no intermediate overflow.
+        let tie = [2f64.powi(53), 1.0, 2f64.powi(-60)];
+        fast_sum(tie.as_ptr(), 3, &mut r);
+        assert_eq!((r, last()), (2f64.powi(53) + 2.0, OK));
+        let big = [1e308, 1e308, -1e308];
+        fast_sum(big.as_ptr(), 3, &mut r);
+        assert_eq!((r, last()), (1e308, OK));
+        // Beyond the double range: the infinity, and the overflow status.
+        let over = [f64::MAX, f64::MAX, 1.0];
+        fast_sum(over.as_ptr(), 3, &mut r);
+        assert_eq!((r, last()), (f64::INFINITY, OVERFLOW));
+        assert_eq!(
+            last_message(),
+            "the exact sum in fast_sum is beyond the range of double (it rounds to an infinity)"
+        );
+        let under = [-f64::MAX, -f64::MAX];
+        fast_sum(under.as_ptr(), 2, &mut r);
+        assert_eq!((r, last()), (f64::NEG_INFINITY, OVERFLOW));
+        // An infinity given decides; that is no overflow.
+        let inf = [f64::MAX, f64::MAX, f64::INFINITY];
+        fast_sum(inf.as_ptr(), 3, &mut r);
+        assert_eq!((r, last()), (f64::INFINITY, OK));
+        // Misaligned data.
+        let odd = v.as_ptr().cast::<u8>().add(1).cast::<f64>();
+        r = -1.0;
+        fast_sum(odd, 2, &mut r);
+        assert_eq!((r, last()), (-1.0, MISALIGNED));
     }
+}
+
+#[test]
+fn strided_sums() {
+    // A 3 x 4 row-major matrix of distinct values, with 1 spare element.
+    let m: Vec<f64> = (0..13).map(|i| (i as f64) * 1.5 - 4.0).collect();
+    let sum = |data: *const f64, shape: &[usize], strides: &[isize]| {
+        let mut r = f64::NAN;
+        // SAFETY: every layout below names elements of `m` (or none).
+        let st = unsafe { mylib_sum_f64_strided(data.cast(), shape.len(), shape.as_ptr(), strides.as_ptr(), &mut r) };
+        (st, r)
+    };
+    let exact = |idx: &[usize]| idx.iter().map(|&i| m[i]).sum::<f64>();
+    let p = m.as_ptr();
+    assert_eq!(sum(p, &[3, 4], &[32, 8]), (OK, exact(&(0..12).collect::<Vec<_>>())));
+    assert_eq!(
+        sum(p, &[4, 3], &[8, 32]),
+        (OK, exact(&(0..12).collect::<Vec<_>>())),
+        "Fortran order"
+    );
+    // SAFETY: offsets within `m`, or a local buffer read in place.
+    unsafe {
+        assert_eq!(sum(p.add(3), &[3], &[32]), (OK, exact(&[3, 7, 11])), "a column");
+        assert_eq!(
+            sum(p.add(12), &[7], &[-16]),
+            (OK, exact(&[12, 10, 8, 6, 4, 2, 0])),
+            "x[::-2]"
+        );
+        assert_eq!(
+            sum(p.add(5), &[2, 2], &[32, 8]),
+            (OK, exact(&[5, 6, 9, 10])),
+            "a sub-block"
+        );
+        assert_eq!(sum(p.add(2), &[], &[]), (OK, m[2]), "0-d: one value");
+        assert_eq!(sum(p, &[5, 3], &[0, 8]), (OK, 5.0 * exact(&[0, 1, 2])), "broadcast");
+        assert_eq!(sum(ptr::null(), &[0, 4], &[8, 8]), (OK, 0.0), "empty: data not read");
+        // Misaligned values are read where they lie.
+        let mut bytes = [0u8; 8 * 4 + 1];
+        for (i, x) in [1.5f64, -2.25, 1e300, -1e300].iter().enumerate() {
+            bytes[1 + 8 * i..9 + 8 * i].copy_from_slice(&x.to_ne_bytes());
+        }
+        let odd = bytes.as_ptr().add(1).cast::<f64>();
+        assert_eq!(sum(odd, &[4], &[8]), (OK, -0.75));
+        assert_eq!(sum(odd, &[2], &[16]), (OK, 1e300 + 1.5));
+    }
+    // Bad layouts: nothing written.
+    let mut r = -1.0;
+    let shape = [3usize, 4];
+    let strides = [32isize, 8];
+    // SAFETY: NULL and bad values are what is tested; nothing is read from them.
+    unsafe {
+        assert_eq!(
+            mylib_sum_f64_strided(p.cast(), 2, ptr::null(), strides.as_ptr(), &mut r),
+            NULL_POINTER
+        );
+        assert_eq!(
+            mylib_sum_f64_strided(p.cast(), 2, shape.as_ptr(), ptr::null(), &mut r),
+            NULL_POINTER
+        );
+        assert_eq!(
+            mylib_sum_f64_strided(ptr::null(), 2, shape.as_ptr(), strides.as_ptr(), &mut r),
+            NULL_POINTER
+        );
+        assert_eq!(
+            mylib_sum_f64_strided(p.cast(), 2, shape.as_ptr(), strides.as_ptr(), ptr::null_mut()),
+            NULL_POINTER
+        );
+        assert_eq!(
+            mylib_sum_f64_strided(p.cast(), 65, shape.as_ptr(), strides.as_ptr(), &mut r),
+            INVALID_LENGTH
+        );
+        let huge = [usize::MAX / 2, 3];
+        assert_eq!(
+            mylib_sum_f64_strided(p.cast(), 2, huge.as_ptr(), strides.as_ptr(), &mut r),
+            INVALID_LENGTH
+        );
+        let far = [isize::MAX / 2, 8];
+        assert_eq!(
+            mylib_sum_f64_strided(p.cast(), 2, shape.as_ptr(), far.as_ptr(), &mut r),
+            INVALID_LENGTH
+        );
+        let wrap = [isize::MIN / 4, 8];
+        assert_eq!(
+            mylib_sum_f64_strided(p.cast(), 2, shape.as_ptr(), wrap.as_ptr(), &mut r),
+            INVALID_LENGTH
+        );
+        let odd_shape = shape.as_ptr().cast::<u8>().add(1).cast::<usize>();
+        assert_eq!(
+            mylib_sum_f64_strided(p.cast(), 2, odd_shape, strides.as_ptr(), &mut r),
+            MISALIGNED
+        );
+        assert_eq!(r, -1.0, "nothing written on failure");
+        // Overflow writes the infinity.
+        let big = [f64::MAX, 0.0, f64::MAX];
+        let (s1, st1) = ([2usize], [16isize]);
+        assert_eq!(
+            mylib_sum_f64_strided(big.as_ptr().cast(), 1, s1.as_ptr(), st1.as_ptr(), &mut r),
+            OVERFLOW
+        );
+        assert_eq!(r, f64::INFINITY);
+    }
+}
+
+/// An exact sum made by the C API; freed on drop.
+struct Acc(*mut mylib_exact_sum);
+
+impl Acc {
+    fn new() -> Acc {
+        let mut p = ptr::null_mut();
+        // SAFETY: a valid out-pointer.
+        assert_eq!(unsafe { mylib_exact_sum_new(&mut p) }, OK);
+        assert!(!p.is_null());
+        Acc(p)
+    }
+    fn from_bytes(b: &[u8]) -> Result<Acc, c_int> {
+        let mut p = ptr::null_mut();
+        // SAFETY: a valid slice and out-pointer.
+        match unsafe { mylib_exact_sum_from_bytes(b.as_ptr(), b.len(), &mut p) } {
+            OK => Ok(Acc(p)),
+            status => {
+                assert!(p.is_null(), "nothing written on failure");
+                Err(status)
+            }
+        }
+    }
+    fn add(&self, d: &[f64]) -> c_int {
+        // SAFETY: a live state and a valid slice.
+        unsafe { mylib_exact_sum_add(self.0, d.as_ptr(), d.len()) }
+    }
+    fn result(&self) -> (c_int, f64) {
+        let mut r = f64::NAN;
+        // SAFETY: a live state and a valid out-pointer.
+        let st = unsafe { mylib_exact_sum_result(self.0, &mut r) };
+        (st, r)
+    }
+    fn count(&self) -> u64 {
+        let mut c = u64::MAX;
+        // SAFETY: as above.
+        assert_eq!(unsafe { mylib_exact_sum_count(self.0, &mut c) }, OK);
+        c
+    }
+    fn bytes(&self) -> [u8; MYLIB_EXACT_SUM_BYTES] {
+        let mut b = [0u8; MYLIB_EXACT_SUM_BYTES];
+        // SAFETY: a live state and a buffer of the right size.
+        assert_eq!(unsafe { mylib_exact_sum_to_bytes(self.0, b.as_mut_ptr(), b.len()) }, OK);
+        b
+    }
+}
+
+impl Drop for Acc {
+    fn drop(&mut self) {
+        // SAFETY: made by mylib_exact_sum_new / _from_bytes, freed once.
+        unsafe { mylib_exact_sum_free(self.0) };
+    }
+}
+
+#[test]
+fn exact_sum_state_rules() {
+    let a = Acc::new();
+    assert_eq!(a.result(), (OK, 0.0));
+    assert_eq!(a.add(&[0.1; 10]), OK);
+    assert_eq!(a.result(), (OK, 1.0));
+    assert_eq!(a.count(), 10);
+    // SAFETY: live states, valid pointers, and the documented NULL cases.
+    unsafe {
+        assert_eq!(mylib_exact_sum_add_value(a.0, 1e308), OK);
+        assert_eq!(mylib_exact_sum_add_value(a.0, 1e308), OK);
+        assert_eq!(mylib_exact_sum_add_value(a.0, -1e308), OK);
+        assert_eq!(a.result(), (OK, 1e308 + 1.0));
+        let b = Acc::new();
+        assert_eq!(b.add(&[-1e308, -1e308]), OK);
+        assert_eq!(mylib_exact_sum_merge(a.0, b.0), OK);
+        assert_eq!(a.result(), (OK, -1e308), "-1e308 + 1, rounded");
+        assert_eq!(a.count(), 15);
+        assert_eq!(b.count(), 2, "other unchanged");
+        // Merging a state into itself doubles it.
+        assert_eq!(mylib_exact_sum_merge(b.0, b.0), OK);
+        assert_eq!(b.count(), 4);
+        assert_eq!(b.result(), (OVERFLOW, f64::NEG_INFINITY), "-4e308");
+        assert_eq!(last(), OVERFLOW);
+        assert_eq!(mylib_exact_sum_reset(b.0), OK);
+        assert_eq!((b.result(), b.count()), ((OK, 0.0), 0));
+        // Special values stay.
+        assert_eq!(mylib_exact_sum_add_value(b.0, f64::INFINITY), OK);
+        assert_eq!(b.result(), (OK, f64::INFINITY));
+        assert_eq!(mylib_exact_sum_add_value(b.0, f64::NAN), OK);
+        assert!(b.result().1.is_nan());
+        // Bad pointers.
+        let mut r = 0.0;
+        assert_eq!(mylib_exact_sum_new(ptr::null_mut()), NULL_POINTER);
+        assert_eq!(mylib_exact_sum_add(ptr::null_mut(), [1.0].as_ptr(), 1), NULL_POINTER);
+        assert_eq!(mylib_exact_sum_add(a.0, ptr::null(), 1), NULL_POINTER);
+        assert_eq!(mylib_exact_sum_add(a.0, ptr::null(), 0), OK);
+        assert_eq!(mylib_exact_sum_add(a.0, [1.0].as_ptr(), usize::MAX), INVALID_LENGTH);
+        assert_eq!(mylib_exact_sum_add_value(ptr::null_mut(), 1.0), NULL_POINTER);
+        assert_eq!(mylib_exact_sum_merge(a.0, ptr::null()), NULL_POINTER);
+        assert_eq!(mylib_exact_sum_merge(ptr::null_mut(), a.0), NULL_POINTER);
+        assert_eq!(mylib_exact_sum_result(ptr::null(), &mut r), NULL_POINTER);
+        assert_eq!(mylib_exact_sum_result(a.0, ptr::null_mut()), NULL_POINTER);
+        assert_eq!(mylib_exact_sum_count(a.0, ptr::null_mut()), NULL_POINTER);
+        assert_eq!(mylib_exact_sum_reset(ptr::null_mut()), NULL_POINTER);
+        let odd = a.0.cast::<u8>().add(1).cast::<mylib_exact_sum>();
+        assert_eq!(mylib_exact_sum_add_value(odd, 1.0), MISALIGNED);
+        let v = [1.0f64, 2.0];
+        let odd_data = v.as_ptr().cast::<u8>().add(4).cast::<f64>();
+        assert_eq!(mylib_exact_sum_add(a.0, odd_data, 1), MISALIGNED);
+        assert_eq!(a.count(), 15, "failed adds change nothing");
+        mylib_exact_sum_free(ptr::null_mut());
+        assert_eq!(last(), OK);
+        // Strided adds.
+        let m = [1.0f64, 2.0, 4.0, 8.0, 16.0, 32.0];
+        let (shape, strides) = ([3usize], [-16isize]);
+        let c = Acc::new();
+        assert_eq!(
+            mylib_exact_sum_add_strided(c.0, m.as_ptr().add(4).cast(), 1, shape.as_ptr(), strides.as_ptr()),
+            OK
+        );
+        assert_eq!((c.result(), c.count()), ((OK, 21.0), 3));
+        assert_eq!(
+            mylib_exact_sum_add_strided(c.0, m.as_ptr().cast(), 1, shape.as_ptr(), ptr::null()),
+            NULL_POINTER
+        );
+        assert_eq!(c.count(), 3);
+    }
+}
+
+#[test]
+fn exact_sum_counts_up_to_u64_max() {
+    let a = Acc::new();
+    assert_eq!(a.add(&[f64::MAX]), OK);
+    // SAFETY: live states.
+    unsafe {
+        for _ in 0..63 {
+            assert_eq!(mylib_exact_sum_merge(a.0, a.0), OK);
+        }
+        assert_eq!(a.count(), 1 << 63);
+        let before = a.bytes();
+        assert_eq!(mylib_exact_sum_merge(a.0, a.0), OVERFLOW, "2^64 values");
+        assert_eq!(
+            last_message(),
+            "mylib_exact_sum_merge: a sum of more than 2^64 - 1 values"
+        );
+        assert_eq!(a.bytes(), before, "a refused merge changes nothing");
+        // Such a state still serialises and reads back, and rounds to overflow.
+        let b = Acc::from_bytes(&before).unwrap();
+        assert_eq!(b.result(), (OVERFLOW, f64::INFINITY));
+    }
+}
+
+#[test]
+fn exact_sum_bytes() {
+    let a = Acc::new();
+    assert_eq!(a.add(&[1.5, -1e-300, 3e300, f64::INFINITY]), OK);
+    let b = a.bytes();
+    assert_eq!(&b[..5], b"MYXS\x01");
+    let c = Acc::from_bytes(&b).unwrap();
+    assert_eq!(c.bytes(), b);
+    assert_eq!(c.count(), 4);
+    assert_eq!(c.result(), (OK, f64::INFINITY));
+    // Every malformed form is a status, never a crash.
+    let mut bad = b;
+    bad[5] |= 0x10;
+    assert_eq!(Acc::from_bytes(&bad).err(), Some(BAD_FORMAT));
+    assert_eq!(last_message(), "not a valid serialized ExactSum: unknown flag bits set");
+    let mut v2 = b;
+    v2[4] = 2;
+    assert_eq!(Acc::from_bytes(&v2).err(), Some(UNSUPPORTED_VERSION));
+    assert_eq!(
+        last_message(),
+        "serialized ExactSum of format version 2; this mylib reads version 1"
+    );
+    assert_eq!(Acc::from_bytes(&b[..287]).err(), Some(BAD_FORMAT));
+    assert_eq!(Acc::from_bytes(&[]).err(), Some(BAD_FORMAT));
+    let mut p = ptr::null_mut();
+    // SAFETY: NULL cases; a short buffer is refused before any write.
+    unsafe {
+        assert_eq!(mylib_exact_sum_from_bytes(ptr::null(), 0, &mut p), BAD_FORMAT);
+        assert_eq!(mylib_exact_sum_from_bytes(ptr::null(), 288, &mut p), NULL_POINTER);
+        assert_eq!(
+            mylib_exact_sum_from_bytes(b.as_ptr(), b.len(), ptr::null_mut()),
+            NULL_POINTER
+        );
+        let mut small = [7u8; 287];
+        assert_eq!(
+            mylib_exact_sum_to_bytes(a.0, small.as_mut_ptr(), small.len()),
+            INVALID_LENGTH
+        );
+        assert!(small.iter().all(|&x| x == 7), "nothing written");
+        assert_eq!(mylib_exact_sum_to_bytes(a.0, ptr::null_mut(), 288), NULL_POINTER);
+        assert_eq!(
+            mylib_exact_sum_to_bytes(ptr::null(), small.as_mut_ptr(), 288),
+            NULL_POINTER
+        );
+    }
+    // Random corruption of every byte: a status or a state, never a crash;
+    // a state read back serialises to the same bytes.
+    for i in 0..MYLIB_EXACT_SUM_BYTES {
+        for flip in [1u8, 0x80, 0xff] {
+            let mut x = b;
+            x[i] ^= flip;
+            if let Ok(s) = Acc::from_bytes(&x) {
+                assert_eq!(s.bytes(), x, "byte {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn exact_sum_from_threads() {
+    let a = Acc::new();
+    let p = a.0 as usize;
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            s.spawn(move || {
+                let acc = p as *mut mylib_exact_sum;
+                let data: Vec<f64> = (0..1000).map(|i| (i * (t + 1)) as f64 * 0.1).collect();
+                for chunk in data.chunks(100) {
+                    // SAFETY: a live state shared by threads, as documented.
+                    unsafe {
+                        assert_eq!(mylib_exact_sum_add(acc, chunk.as_ptr(), chunk.len()), OK);
+                        assert_eq!(mylib_exact_sum_add_value(acc, 1.0), OK);
+                        assert_eq!(mylib_exact_sum_merge(acc, acc), OK);
+                        assert_eq!(mylib_exact_sum_reset(acc), OK);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(a.result(), (OK, 0.0), "the last call of every thread was a reset");
+    // Now adds only: their total is known.
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(move || {
+                let acc = p as *mut mylib_exact_sum;
+                for _ in 0..250 {
+                    // SAFETY: as above.
+                    unsafe { assert_eq!(mylib_exact_sum_add(acc, [0.1f64; 4].as_ptr(), 4), OK) };
+                }
+            });
+        }
+    });
+    assert_eq!(a.count(), 4000);
+    assert_eq!(a.result(), (OK, 400.0), "the exact sum of 4000 times 0.1, rounded once");
 }
 
 #[test]
@@ -322,12 +694,12 @@ fn null_pointers_to_printing_functions() {
 #[test]
 fn status_strings_never_null() {
     let mut seen = std::collections::HashSet::new();
-    for code in 0..=9 {
+    for code in 0..=11 {
         // SAFETY: mylib_status_str never returns NULL.
         let s = unsafe { CStr::from_ptr(mylib_status_str(code)) }.to_str().unwrap();
         assert!(seen.insert(s.to_owned()), "duplicate text for {code}");
     }
-    for code in [-1, 10, c_int::MIN, c_int::MAX] {
+    for code in [-1, 12, c_int::MIN, c_int::MAX] {
         // SAFETY: as above.
         let s = unsafe { CStr::from_ptr(mylib_status_str(code)) };
         assert_eq!(s.to_str().unwrap(), "unknown mylib status code");

@@ -1,0 +1,309 @@
+//! The exact `f64` sum: the certified pass ([`super::lanes`]) where it can
+//! decide, the exact path ([`super::bins`]) where it cannot, on one thread or
+//! several, over a slice or any [`Elements`].
+//!
+//! | input | route |
+//! |---|---|
+//! | fewer than 64 values | each added exactly to an [`ExactSum`] |
+//! | the floating-point environment is not IEEE round-to-nearest with subnormals | the exact path |
+//! | otherwise | the certified pass; then, if the certificate fails, the exact path |
+//!
+//! A block whose lanes meet NaN, an infinity or overflow is redone on the
+//! exact path at once, so NaN and infinities always come out as
+//! [`ExactSum`] defines them. Every route gives the exact sum rounded once,
+//! so every route, path, thread count, block size and order gives the same
+//! bits.
+
+use super::bins::Bins;
+use super::exact::{CountOverflow, ExactSum, Overflow, plus, round};
+use super::lanes::{Lanes, MAX_LANES};
+use super::strided::Elements;
+use super::{Path, Split};
+use crate::parallel;
+
+/// Below this many values, each is added exactly (the certified pass has a
+/// fixed cost of its own).
+const SMALL: usize = 64;
+/// Values copied at a time from an [`Elements`] (8 KiB on the stack; a
+/// multiple of every kernel's width).
+const STAGE: usize = 1024;
+
+/// The values of a sum: a slice, or an array read through [`Elements`].
+#[derive(Clone, Copy)]
+pub enum Values<'a> {
+    /// Contiguous, aligned values.
+    Slice(&'a [f64]),
+    /// Any other array (strided, n-dimensional, misaligned).
+    Elements(&'a dyn Elements),
+}
+
+impl Values<'_> {
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Slice(d) => d.len(),
+            Values::Elements(e) => e.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` on the values `lo..hi` in pieces (the slice itself, or
+    /// copies of at most [`STAGE`] values).
+    fn pieces(&self, lo: usize, hi: usize, mut f: impl FnMut(&[f64])) {
+        match self {
+            Values::Slice(d) => f(&d[lo..hi]),
+            Values::Elements(e) => {
+                let mut buf = [0.0f64; STAGE];
+                let mut at = lo;
+                while at < hi {
+                    let k = STAGE.min(hi - at);
+                    e.read(at, &mut buf[..k]);
+                    f(&buf[..k]);
+                    at += k;
+                }
+            }
+        }
+    }
+}
+
+/// How a sum was computed (reported for tests and benchmarks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Few values: each added exactly.
+    OneByOne,
+    /// The certified pass decided the rounding.
+    Certified,
+    /// The exact path (after a failed certificate, or in a non-default
+    /// floating-point environment).
+    Exact,
+}
+
+/// The exact sum of `data`, rounded once to nearest (ties to even): the bits
+/// of Python's `math.fsum` whenever that is finite. NaN if a NaN is present
+/// or both infinities; else the infinity present; `Err` (with the signed
+/// infinity) when the exact sum is beyond the double range. The empty sum
+/// and an exact zero are `+0.0`.
+pub fn sum_f64(data: &[f64]) -> Result<f64, Overflow> {
+    sum_f64_with(Path::Auto, data)
+}
+
+/// [`sum_f64`] with an explicit kernel; every path gives the same bits.
+pub fn sum_f64_with(path: Path, data: &[f64]) -> Result<f64, Overflow> {
+    sum_f64_split(path, data, Split::auto::<f64>(data.len()))
+}
+
+/// [`sum_f64`] with an explicit kernel, block size and thread count; every
+/// choice gives the same bits.
+pub fn sum_f64_split(path: Path, data: &[f64], split: Split) -> Result<f64, Overflow> {
+    sum_values(path, Values::Slice(data), split).0
+}
+
+/// [`sum_f64`] of any [`Values`], and the route it took.
+pub fn sum_values(path: Path, values: Values, split: Split) -> (Result<f64, Overflow>, Route) {
+    let n = values.len();
+    if n < SMALL {
+        let mut acc = ExactSum::new();
+        values.pieces(0, n, |d| d.iter().for_each(|&x| acc.add_uncounted(x)));
+        return (acc.value(), Route::OneByOne);
+    }
+    if super::fp_env_is_default()
+        && let Some(r) = certified(path, values, split)
+    {
+        return (r, Route::Certified);
+    }
+    (exact(values, split).value(), Route::Exact)
+}
+
+impl ExactSum {
+    /// Adds every value of `data` (on several threads when it is large).
+    /// Refused, with `self` unchanged, if the count would pass `u64::MAX`.
+    pub fn add_slice(&mut self, data: &[f64]) -> Result<(), CountOverflow> {
+        self.add_values(Values::Slice(data), Split::auto::<f64>(data.len()))
+    }
+
+    /// Adds every value of `values`, with an explicit block size and thread
+    /// count (the state is the same for every choice). Refused, with `self`
+    /// unchanged, if the count would pass `u64::MAX`.
+    pub fn add_values(&mut self, values: Values, split: Split) -> Result<(), CountOverflow> {
+        let n = values.len();
+        let count = self.count.checked_add(n as u64).ok_or(CountOverflow)?;
+        if n < SMALL {
+            values.pieces(0, n, |d| d.iter().for_each(|&x| self.add_uncounted(x)));
+        } else {
+            let part = exact(values, split);
+            self.merge(&part).expect("the part counts no values");
+        }
+        self.count = count;
+        Ok(())
+    }
+}
+
+/// Per-thread state of the certified pass.
+struct Certified {
+    /// The exact sum of the lanes (and of the blocks redone exactly).
+    acc: ExactSum,
+    /// The sum of the blocks' error bounds.
+    bound: f64,
+    /// For blocks redone exactly (see [`add_exactly`]).
+    bins: Option<Option<Bins>>,
+}
+
+/// The certified pass: `Some(result)` when the certificate decides the
+/// rounding (or NaN or an infinity decides it), `None` when the exact path
+/// must.
+fn certified(path: Path, values: Values, split: Split) -> Option<Result<f64, Overflow>> {
+    let (kernel, width) = lanes_kernel(path);
+    let n = values.len();
+    let block = split.block_len();
+    let blocks = n.div_ceil(block);
+    let states = parallel::fold_blocks(
+        blocks,
+        split.threads_for(n),
+        || Certified {
+            acc: ExactSum::new(),
+            bound: 0.0,
+            bins: None,
+        },
+        |st, i| {
+            let (lo, hi) = (i * block, n.min((i + 1) * block));
+            let mut lanes = Lanes::new(width);
+            let mut tail = [0.0f64; MAX_LANES];
+            let mut tail_len = 0;
+            values.pieces(lo, hi, |d| {
+                let done = kernel(&mut lanes, d);
+                // Only the last piece of the data leaves values over (every
+                // other piece is a multiple of the width).
+                let rest = &d[done..];
+                tail[tail_len..tail_len + rest.len()].copy_from_slice(rest);
+                tail_len += rest.len();
+            });
+            match lanes.flush(&mut st.acc) {
+                Some(bound) => {
+                    st.bound += bound;
+                    tail[..tail_len].iter().for_each(|&x| st.acc.add_uncounted(x));
+                }
+                None => {
+                    // NaN, an infinity or overflow in this block: exactly.
+                    values.pieces(lo, hi, |d| add_exactly(&mut st.bins, d, &mut st.acc));
+                }
+            }
+        },
+    );
+    let mut acc: Option<ExactSum> = None;
+    let mut bound = 0.0;
+    for mut st in states {
+        if let Some(Some(bins)) = st.bins.as_mut() {
+            bins.flush(&mut st.acc);
+        }
+        bound += st.bound;
+        match acc.as_mut() {
+            None => acc = Some(st.acc),
+            Some(a) => a.merge(&st.acc).expect("no values counted"),
+        }
+    }
+    let acc = acc.expect("fold_blocks returns at least one state");
+    if let Some(v) = acc.special() {
+        return Some(Ok(v));
+    }
+    let words = acc.words();
+    if bound == 0.0 {
+        return Some(round(&words));
+    }
+    let high = round(&plus(&words, bound));
+    same(&round(&plus(&words, -bound)), &high).then_some(high)
+}
+
+/// The same result, to the bit.
+fn same(a: &Result<f64, Overflow>, b: &Result<f64, Overflow>) -> bool {
+    match (a, b) {
+        (Ok(a), Ok(b)) => a.to_bits() == b.to_bits(),
+        (Err(a), Err(b)) => a.0.to_bits() == b.0.to_bits(),
+        _ => false,
+    }
+}
+
+/// The exact path: the exact sum of `values` (uncounted).
+fn exact(values: Values, split: Split) -> ExactSum {
+    let n = values.len();
+    let block = split.block_len();
+    let states = parallel::fold_blocks(
+        n.div_ceil(block),
+        split.threads_for(n),
+        || (ExactSum::new(), None),
+        |(acc, bins), i| values.pieces(i * block, n.min((i + 1) * block), |d| add_exactly(bins, d, acc)),
+    );
+    let mut total: Option<ExactSum> = None;
+    for (mut acc, mut bins) in states {
+        if let Some(Some(bins)) = bins.as_mut() {
+            bins.flush(&mut acc);
+        }
+        match total.as_mut() {
+            None => total = Some(acc),
+            Some(t) => t.merge(&acc).expect("no values counted"),
+        }
+    }
+    total.expect("fold_blocks returns at least one state")
+}
+
+/// Below this many values, adding them one by one into the [`ExactSum`]
+/// is cheaper than setting up and flushing the bins.
+const FEW_FOR_BINS: usize = 4096;
+
+/// Adds `d` exactly: through the bins (made on first need: `bins` is `None`
+/// until then, `Some(None)` when they could not be allocated), or one by one
+/// for a few values or without bins.
+fn add_exactly(bins: &mut Option<Option<Bins>>, d: &[f64], acc: &mut ExactSum) {
+    if bins.is_none() && d.len() >= FEW_FOR_BINS {
+        *bins = Some(Bins::new());
+    }
+    match bins {
+        Some(Some(bins)) => bins.add(d, acc),
+        _ => d.iter().for_each(|&x| acc.add_uncounted(x)),
+    }
+}
+
+/// A certified-pass kernel: adds the values of whole groups of its width to
+/// the lanes and returns how many it added.
+type LanesKernel = fn(&mut Lanes, &[f64]) -> usize;
+
+/// The certified-pass kernel of `path` and its width.
+fn lanes_kernel(path: Path) -> (LanesKernel, usize) {
+    match path.resolve() {
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => (
+            |l, d| {
+                // SAFETY: `resolve` returns `Avx512` only if run-time detection
+                // found AVX-512F on this CPU, the kernel's only requirement.
+                unsafe { super::x86::lanes_avx512(l, d) }
+            },
+            32,
+        ),
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => (
+            |l, d| {
+                // SAFETY: `resolve` returns `Avx2` only if run-time detection
+                // found AVX2 on this CPU, the kernel's only requirement.
+                unsafe { super::x86::lanes_avx2(l, d) }
+            },
+            16,
+        ),
+        #[cfg(target_arch = "aarch64")]
+        Path::Neon => (
+            |l, d| {
+                // SAFETY: `resolve` returns `Neon` only if run-time detection
+                // found NEON on this CPU, the kernel's only requirement.
+                unsafe { super::arm::lanes_neon(l, d) }
+            },
+            16,
+        ),
+        #[cfg(not(target_arch = "x86_64"))]
+        Path::Avx2 | Path::Avx512 => (super::lanes::portable, 16),
+        #[cfg(not(target_arch = "aarch64"))]
+        Path::Neon => (super::lanes::portable, 16),
+        Path::Auto | Path::Portable => (super::lanes::portable, 16),
+    }
+}
