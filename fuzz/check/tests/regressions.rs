@@ -10,9 +10,10 @@ use std::path::Path;
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 4] = [
+const TARGETS: [(&str, Check); 5] = [
     ("sum_i32", mylib_fuzz_check::check_sum_i32),
     ("sum_f64", mylib_fuzz_check::check_sum_f64),
+    ("exact_sum", mylib_fuzz_check::check_exact_sum),
     ("strings", mylib_fuzz_check::check_strings),
     ("sequence", mylib_fuzz_check::check_sequence),
 ];
