@@ -61,7 +61,7 @@ impl ExactSum {
     pub fn from_bytes(bytes: &[u8]) -> Result<ExactSum, FormatError> {
         use FormatError::{Malformed, Version};
         if bytes.len() < 5 || &bytes[..4] != MAGIC {
-            return Err(Malformed("not a serialized mylib ExactSum (no \"MYXS\" magic)"));
+            return Err(Malformed("it does not start with the magic \"MYXS\""));
         }
         if bytes[4] != VERSION {
             return Err(Version(bytes[4]));

@@ -38,7 +38,8 @@ def parse_header():
 
     Type models are tuples: ("void",), ("prim", name), ("struct", name),
     ("ptr", target, target_is_const), ("func", result, (args...))."""
-    src = "typedef unsigned long size_t;\ntypedef long int64_t;\n" + header_declarations_text()
+    src = ("typedef unsigned long size_t;\ntypedef long int64_t;\ntypedef long ptrdiff_t;\n"
+           "typedef unsigned char uint8_t;\ntypedef unsigned long uint64_t;\n" + header_declarations_text())
     ast = c_parser.CParser().parse(src, filename="mylib.h")
     typedefs: dict[str, c_ast.Node] = {}
     functions: dict[str, tuple] = {}
@@ -49,7 +50,7 @@ def parse_header():
             inner = node.type
             if isinstance(inner, c_ast.IdentifierType):
                 name = " ".join(inner.names)
-                if name in ("size_t", "int64_t"):
+                if name in ("size_t", "int64_t", "ptrdiff_t", "uint8_t", "uint64_t"):
                     return ("prim", name)
                 if name in typedefs:
                     return model(typedefs[name])
@@ -111,7 +112,7 @@ def test_header_parses_and_matches_symbol_list(header):
 
 
 def test_header_status_codes(header):
-    """The header's status codes are the ones the exceptions carry (1..8)."""
+    """The header's status codes are the ones the exceptions carry (1..11)."""
     _, _, enums = header
     assert enums == {
         "MYLIB_OK": 0,
@@ -124,11 +125,14 @@ def test_header_status_codes(header):
         "MYLIB_ERR_MISALIGNED": 7,
         "MYLIB_ERR_CALLBACK_FAILED": 8,
         "MYLIB_ERR_NO_MEMORY": 9,
+        "MYLIB_ERR_BAD_FORMAT": 10,
+        "MYLIB_ERR_UNSUPPORTED_VERSION": 11,
     }
 
 
 # ---------------------------------------------------------------- ctypes
-PRIMS = {"int": ctypes.c_int, "double": ctypes.c_double, "size_t": ctypes.c_size_t, "int64_t": ctypes.c_int64, "char": ctypes.c_char}
+PRIMS = {"int": ctypes.c_int, "double": ctypes.c_double, "size_t": ctypes.c_size_t, "int64_t": ctypes.c_int64, "char": ctypes.c_char,
+         "ptrdiff_t": ctypes.c_ssize_t, "uint8_t": ctypes.c_uint8, "uint64_t": ctypes.c_uint64}
 
 
 def _is_point_structure(ct) -> bool:
@@ -241,8 +245,8 @@ def _cffi_backend(module: str):
 
 
 def _normalize_cname(cname: str) -> str:
-    """cffi spells the typedef'd struct either 'Point' or 'struct Point' (same type)."""
-    return re.sub(r"\bstruct Point\b", "Point", cname)
+    """cffi spells a typedef'd struct (Point, the opaque mylib_exact_sum) either 'X' or 'struct X' (same type)."""
+    return re.sub(r"\bstruct (\w+)", r"\1", cname)
 
 
 @pytest.mark.parametrize("module", ["cffi_binding", "cffi_compiled"])

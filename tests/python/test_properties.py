@@ -318,11 +318,16 @@ def test_process_agrees(callback, value):
     assert_agree("process", callback, value, same_object=True)
 
 
-def test_the_model_of_fast_sum_is_the_documented_algorithm():
-    """The model's kernel is not math.fsum: it reproduces the library on the classic cases and on a random array."""
-    assert model.kernel_sum_f64([0.1] * 10) == 1.0
-    assert model.kernel_sum_f64([1.0, 1e100, 1.0, -1e100]) == 2.0
+def test_the_model_of_fast_sum_is_exact():
+    """The model is the correctly rounded exact sum, not a float sum: it tells the cases apart that a compensated sum
+    gets wrong, and agrees with math.fsum where that is finite."""
+    assert model.exact_sum([2.0**53, 1.0, 2.0**-60]) == 2.0**53 + 2
+    assert model.exact_sum([2.0**53, 1.0]) == 2.0**53
+    assert model.exact_sum([1e308, 1e308, -1e308]) == 1e308
+    with pytest.raises(mylib.MylibOverflowError):
+        model.exact_sum([1.7e308, 1.7e308])
     rng = np.random.default_rng(1)
     data = list(rng.standard_normal(1000) * 10.0 ** rng.uniform(-8, 8, 1000))
+    assert model.exact_sum(data) == math.fsum(data)
     for m in BACKENDS:
-        assert m.fast_sum(data) == model.kernel_sum_f64(data)
+        assert m.fast_sum(data) == model.exact_sum(data)

@@ -348,7 +348,9 @@ def test_declared_status_str_and_version(declared):
     """mylib_status_str describes codes and mylib_version matches the header."""
     lib = declared
     assert lib.mylib_status_str(0) == b"no error"
-    assert lib.mylib_status_str(3) == b"integer overflow"
+    assert lib.mylib_status_str(3) == b"overflow: a result beyond the range of its C type"
+    assert lib.mylib_status_str(10) == b"not a valid serialized state"
+    assert lib.mylib_status_str(11) == b"serialized state of an unsupported format version"
     assert lib.mylib_status_str(99) == b"unknown mylib status code"
     assert lib.mylib_status_str(-1) == b"unknown mylib status code"
     assert lib.mylib_version().decode() == helpers.header_version()
@@ -506,3 +508,71 @@ def test_ctypes_point_layout_matches_tutorial():
     assert ctypes.sizeof(Point) == 8
     assert Point.y.offset == 4
     assert bytes(Point(1, 2)) == b"\x01\x00\x00\x00\x02\x00\x00\x00"
+
+
+def test_raw_exact_sum_state(libpath):
+    """The mylib_exact_sum_* functions and mylib_sum_f64_strided from plain ctypes, with their own declarations:
+    the state adds, merges, serialises and reads back; every bad input is a status, nothing crashes."""
+    from ctypes import c_ssize_t, c_uint8, c_uint64
+
+    lib = ctypes.CDLL(libpath)
+    acc_p = c_void_p
+    sigs = {
+        "mylib_exact_sum_new": (c_int, [POINTER(acc_p)]),
+        "mylib_exact_sum_free": (None, [acc_p]),
+        "mylib_exact_sum_add": (c_int, [acc_p, POINTER(c_double), c_size_t]),
+        "mylib_exact_sum_add_value": (c_int, [acc_p, c_double]),
+        "mylib_exact_sum_add_strided": (c_int, [acc_p, c_void_p, c_size_t, POINTER(c_size_t), POINTER(c_ssize_t)]),
+        "mylib_exact_sum_merge": (c_int, [acc_p, acc_p]),
+        "mylib_exact_sum_result": (c_int, [acc_p, POINTER(c_double)]),
+        "mylib_exact_sum_count": (c_int, [acc_p, POINTER(c_uint64)]),
+        "mylib_exact_sum_reset": (c_int, [acc_p]),
+        "mylib_exact_sum_to_bytes": (c_int, [acc_p, POINTER(c_uint8), c_size_t]),
+        "mylib_exact_sum_from_bytes": (c_int, [POINTER(c_uint8), c_size_t, POINTER(acc_p)]),
+        "mylib_sum_f64_strided": (c_int, [c_void_p, c_size_t, POINTER(c_size_t), POINTER(c_ssize_t), POINTER(c_double)]),
+        "mylib_last_error_message": (c_char_p, []),
+    }
+    for name, (res, args) in sigs.items():
+        getattr(lib, name).restype = res
+        getattr(lib, name).argtypes = args
+    a, b = acc_p(), acc_p()
+    assert lib.mylib_exact_sum_new(byref(a)) == OK and a.value
+    assert lib.mylib_exact_sum_new(byref(b)) == OK
+    values = (c_double * 3)(2.0**53, 1.0, 2.0**-60)
+    assert lib.mylib_exact_sum_add(a, values, 3) == OK
+    assert lib.mylib_exact_sum_add_value(b, 1e308) == OK
+    shape, strides = (c_size_t * 1)(2), (c_ssize_t * 1)(-16)
+    assert lib.mylib_exact_sum_add_strided(b, ctypes.addressof(values) + 16, 1, shape, strides) == OK  # 2^-60, 2^53
+    assert lib.mylib_exact_sum_merge(a, b) == OK
+    r, n = c_double(), c_uint64()
+    assert lib.mylib_exact_sum_result(a, byref(r)) == OK and r.value == 1e308
+    assert lib.mylib_exact_sum_count(a, byref(n)) == OK and n.value == 6
+    buf = (c_uint8 * 288)()
+    assert lib.mylib_exact_sum_to_bytes(a, buf, 288) == OK and bytes(buf[:4]) == b"MYXS"
+    c = acc_p()
+    assert lib.mylib_exact_sum_from_bytes(buf, 288, byref(c)) == OK
+    assert lib.mylib_exact_sum_result(c, byref(r)) == OK and r.value == 1e308
+    assert lib.mylib_exact_sum_reset(c) == OK
+    # Bad inputs: statuses, not crashes.
+    assert lib.mylib_exact_sum_new(None) == NULL_POINTER
+    assert lib.mylib_exact_sum_add(None, values, 3) == NULL_POINTER
+    assert lib.mylib_exact_sum_add(a, None, 3) == NULL_POINTER
+    assert lib.mylib_exact_sum_add_value(None, 1.0) == NULL_POINTER
+    assert lib.mylib_exact_sum_add_strided(a, None, 1, shape, strides) == NULL_POINTER
+    assert lib.mylib_exact_sum_merge(a, None) == NULL_POINTER
+    assert lib.mylib_exact_sum_result(a, None) == NULL_POINTER
+    assert lib.mylib_exact_sum_count(None, byref(n)) == NULL_POINTER
+    assert lib.mylib_exact_sum_reset(None) == NULL_POINTER
+    assert lib.mylib_exact_sum_to_bytes(a, buf, 287) == INVALID_LENGTH
+    assert lib.mylib_exact_sum_from_bytes(buf, 287, byref(c)) == 10
+    buf[4] = 9
+    assert lib.mylib_exact_sum_from_bytes(buf, 288, byref(c)) == 11
+    assert lib.mylib_last_error_message() == b"serialized ExactSum of format version 9; this mylib reads version 1"
+    assert lib.mylib_sum_f64_strided(ctypes.addressof(values), 1, shape, strides, None) == NULL_POINTER
+    assert lib.mylib_sum_f64_strided(ctypes.addressof(values), 65, shape, strides, byref(r)) == INVALID_LENGTH
+    big = (c_double * 2)(1.7976931348623157e308, 1.7976931348623157e308)
+    assert lib.mylib_sum_f64_strided(ctypes.addressof(big), 1, shape, (c_ssize_t * 1)(8), byref(r)) == OVERFLOW
+    assert r.value == float("inf")
+    for s in (a, b, c):
+        lib.mylib_exact_sum_free(s)
+    lib.mylib_exact_sum_free(None)

@@ -20,11 +20,14 @@ The rules, the same on every backend:
   object with ``__float__``/``__index__`` (numpy scalars, ``Decimal``,
   ``Fraction``); str, bytes, None and complex are ``TypeError``; an int too
   large for a double is ``MylibOverflowError``.
-- **Buffers.** A C-contiguous buffer of the kernel's item type (native
-  ``int32`` for ``sum_array``, native ``float64`` for ``fast_sum``) is used
-  in place, without a copy, read-only ones included; a buffer of another type,
-  byte order or layout is ``TypeError`` (no silent conversion, no hidden
-  copy); the export is released on every path.
+- **Buffers.** A buffer of the kernel's item type is used in place, without a
+  copy, read-only ones included: for ``sum_array`` a C-contiguous native
+  ``int32`` buffer; for ``fast_sum`` and ``ExactSum.add`` a native ``float64``
+  buffer of any layout (C or Fortran order, n-dimensional, strided, reversed,
+  misaligned: an exact sum does not depend on the order of its terms). A
+  buffer of another type or byte order (or, for ``sum_array``, layout) is
+  ``TypeError`` (no silent conversion, no hidden copy); the export is released
+  on every path.
 - **Errors.** Every exception raised for a C call comes from the status
   *that call* returned, never from a later read of the per-thread slot.
 - **Callbacks.** ``process(cb, v)`` returns exactly what ``cb(v)`` returned
@@ -42,8 +45,9 @@ from types import FunctionType
 from typing import Any, Callable, Iterable, Union
 
 from . import _errors
-from ._cdef import FAIL_BASE
+from ._cdef import EXACT_SUM_BYTES, FAIL_BASE
 from ._errors import (
+    BadFormatError,
     CallbackFailedError,
     InvalidLengthError,
     MisalignedError,
@@ -54,11 +58,13 @@ from ._errors import (
     NoMemoryError,
     NullPointerError,
     PanicError,
+    UnsupportedVersionError,
 )
 
 #: The public names, once: ``mylib``, every backend module, ``__all__`` and
 #: the tests derive from this list.
 __all__ = [
+    "ExactSum",
     "add",
     "greet",
     "greeting",
@@ -96,7 +102,13 @@ PRIMITIVES = {
     "capi module); False when the FFI would truncate it (ctypes), and the API checks the range before the call",
     "_c_call": "(name, *args) -> int: calls name(args) and returns its int result (ints, bytes, _c_point values)",
     "_c_call_out": "(name, out, *args) -> (int, value): name(args..., &cell) with a cell of C type out",
-    "_c_call_buffer": "(name, view, item, n, out) -> (int, value): name(data, n, &cell), data the view's memory as item[]",
+    "_c_call_buffer": "(name, view, item, n, out, *args) -> (int, value): name(*args, data, n, &cell), data the "
+    "C-contiguous view's memory as item[]; no cell (and value None) when out is None",
+    "_c_call_view": "(name, view, out, *args) -> (int, value): name(*args, data, ndim, shape, strides, &cell) for a "
+    "view of any layout, read in place: data the address of its first item, shape and strides (bytes) its own; "
+    "no cell (and value None) when out is None",
+    "_c_call_into": "(name, size, *args) -> (int, bytes): name(*args, buf, size) with buf a fresh buffer of size bytes; "
+    "the bytes the call wrote (b'' on failure)",
     "_c_call_string": "(name, *args) -> (int, bytes): name(args..., &s), s owned by mylib and freed with mylib_string_free",
     "_c_static_string": "(name, *args) -> str: a const char * result that mylib owns (static or slot-owned)",
     "_c_point": "(x, y) -> a const Point * argument",
@@ -120,7 +132,9 @@ _c_add: Callable[[int, int], int] = _unbound
 _c_add_checks_range: bool = False
 _c_call: Callable[..., int] = _unbound
 _c_call_out: Callable[..., "tuple[int, Any]"] = _unbound
-_c_call_buffer: Callable[[str, memoryview, str, int, str], "tuple[int, Any]"] = _unbound
+_c_call_buffer: Callable[..., "tuple[int, Any]"] = _unbound
+_c_call_view: Callable[..., "tuple[int, Any]"] = _unbound
+_c_call_into: Callable[..., "tuple[int, bytes]"] = _unbound
 _c_call_string: Callable[..., "tuple[int, bytes]"] = _unbound
 _c_static_string: Callable[..., str] = _unbound
 _c_point: Callable[[int, int], Any] = _unbound
@@ -188,9 +202,9 @@ _INT32_FORMATS = frozenset({"i", "@i", "=i", _NATIVE + "i"} | ({"l", "@l"} if ar
 _F64_FORMATS = frozenset({"d", "@d", "=d", _NATIVE + "d"})
 
 
-def _view(values: object, formats: frozenset, itemsize: int, kind: str, func: str) -> memoryview:
-    """A C-contiguous memoryview of ``values`` with the kernel's item type
-    (see the buffer rule). The caller releases it."""
+def _view(values: object, formats: frozenset, itemsize: int, kind: str, func: str, any_layout: bool = False) -> memoryview:
+    """A memoryview of ``values`` with the kernel's item type (see the buffer
+    rule): C-contiguous unless ``any_layout``. The caller releases it."""
     try:
         mv = memoryview(values)  # type: ignore[arg-type]
     except TypeError:
@@ -213,7 +227,7 @@ def _view(values: object, formats: frozenset, itemsize: int, kind: str, func: st
             f"{func}() needs {kind} items, got a buffer of format {fmt!r}; convert it explicitly "
             f"(e.g. numpy: a.astype({'numpy.int32' if kind == 'int32' else 'numpy.float64'}))"
         )
-    if not mv.c_contiguous:
+    if not (any_layout or mv.c_contiguous):
         mv.release()
         raise TypeError(f"{func}() needs a C-contiguous buffer; copy it explicitly (e.g. numpy.ascontiguousarray)")
     return mv
@@ -464,17 +478,34 @@ def sum_array(values: Union[Iterable[int], memoryview, Any]) -> int:
     return total
 
 
-def fast_sum(values: Union[Iterable[float], memoryview, Any]) -> float:
-    """Returns the compensated sum of float64 ``values``: within 1 ulp of
-    ``math.fsum`` unless the data cancel catastrophically (bound in
-    ``mylib.h``); NaN in, NaN out.
+def _sum_view(mv: memoryview, contiguous: str, strided: str, out: Any, *args: Any) -> "tuple[int, Any]":
+    """Calls ``contiguous(*args, data, n[, &out])`` for a C-contiguous float64
+    view, else (and for a misaligned one, which that call refuses)
+    ``strided(*args, data, ndim, shape, strides[, &out])``, which reads any
+    layout where it lies."""
+    if mv.c_contiguous:
+        status, r = _c_call_buffer(contiguous, mv, "double", mv.nbytes >> 3, out, *args)
+        if status != _errors.ERR_MISALIGNED:
+            return status, r
+    return _c_call_view(strided, mv, out, *args)
 
-    Buffer rules as ``sum_array``, for native float64; other iterables are
-    converted by the float rule.
+
+def fast_sum(values: Union[Iterable[float], memoryview, Any]) -> float:
+    """Returns the exact sum of float64 ``values`` rounded once to the nearest
+    float, ties to even: the bits of ``math.fsum`` whenever that is finite,
+    without its intermediate overflow (``[1e308, 1e308, -1e308]`` → ``1e308``).
+
+    NaN in → NaN; ``inf`` and ``-inf`` → NaN; one infinity → it. An exact sum
+    beyond the float range raises ``MylibOverflowError`` (an ``OverflowError``,
+    like ``math.fsum``'s). A float64 buffer of any layout (numpy arrays in C or
+    Fortran order, n-dimensional, strided views such as ``m[:, 3]`` or
+    ``x[::-2]``, misaligned ones) is read in place; other iterables are
+    converted by the float rule. The result does not depend on the order,
+    layout, thread count or machine.
     """
-    mv = _view(values, _F64_FORMATS, 8, "float64", "fast_sum")
+    mv = _view(values, _F64_FORMATS, 8, "float64", "fast_sum", any_layout=True)
     try:
-        status, total = _c_call_buffer("mylib_sum_f64", mv, "double", mv.nbytes >> 3, "double")
+        status, total = _sum_view(mv, "mylib_sum_f64", "mylib_sum_f64_strided", "double")
     finally:
         _release(mv)
     if status:
@@ -552,13 +583,220 @@ def version() -> str:
     return _c_static_string("mylib_version")
 
 
+# ------------------------------------------------------------ the exact sum as a state
+def _restore_exact_sum(data: bytes) -> "ExactSum":
+    """Unpickles an ``ExactSum`` with whichever backend ``import mylib`` picks
+    in this process (the bytes are the same on every backend and machine)."""
+    import mylib
+
+    return mylib.ExactSum.from_bytes(data)
+
+
+def _release_state(acc: Any) -> None:
+    _c_call("mylib_exact_sum_free", acc)
+
+
+class ExactSum:
+    """The exact sum of every value added, as one state that adds, merges
+    across threads, processes and machines, and rounds once.
+
+    ``add(values)`` takes what ``fast_sum`` takes (any float64 buffer, read in
+    place, or an iterable of real numbers) and single real numbers;
+    ``merge(other)`` adds another state (``a + b`` makes a new one, ``a += b``
+    merges in place, ``sum(states)`` works); ``value()`` and ``float(acc)``
+    give the sum rounded once to nearest, ties to even — the bits of
+    ``fast_sum`` (and ``math.fsum``) of everything added, whatever the split,
+    order or merge tree. ``to_bytes()`` / ``ExactSum.from_bytes(b)`` carry the
+    state between processes and machines (288 bytes, versioned, the same on
+    every platform and backend); pickling uses them. ``count`` is the number of
+    values added.
+
+    Special values as ``fast_sum``: a NaN added stays NaN, ``inf`` and
+    ``-inf`` give NaN, an exact sum beyond the float range raises
+    ``MylibOverflowError`` from ``value()``. Malformed bytes raise
+    ``BadFormatError`` (code 10) or, for another format version,
+    ``UnsupportedVersionError`` (code 11), both ``ValueError``.
+
+    Threads may share one ``ExactSum``: every call applies whole (the library
+    locks the state), and long adds release the GIL.
+    """
+
+    __slots__ = ("_acc", "__weakref__")
+
+    def __init__(self, values: Any = None) -> None:
+        self._acc = None
+        status, acc = _c_call_out("mylib_exact_sum_new", "mylib_exact_sum *")
+        if status:
+            raise _fail(status)
+        self._acc = acc
+        if values is not None:
+            self.add(values)
+
+    @classmethod
+    def _adopt(cls, acc: Any) -> "ExactSum":
+        obj = cls.__new__(cls)
+        obj._acc = acc
+        return obj
+
+    def __del__(self) -> None:
+        acc = getattr(self, "_acc", None)
+        if acc is not None:
+            self._acc = None
+            _release_state(acc)
+
+    def add(self, values: Any) -> None:
+        """Adds ``values``: a float64 buffer of any layout (read in place), an
+        iterable of real numbers (the float rule), or one real number."""
+        acc = self._acc
+        if not hasattr(type(values), "__iter__"):
+            try:
+                mv = memoryview(values)  # type: ignore[arg-type]
+            except TypeError:
+                # One value: a float, an int or anything with __float__/__index__.
+                try:
+                    x = _real(values)
+                except OverflowError as exc:
+                    raise _errors.overflow("ExactSum.add", f"the value ({exc})") from None
+                except TypeError as exc:
+                    raise TypeError(f"ExactSum.add() takes float64 values or one real number: {exc}") from None
+                status = _c_call("mylib_exact_sum_add_value", acc, x)
+                if status:
+                    raise _fail(status)
+                return
+            mv.release()
+        mv = _view(values, _F64_FORMATS, 8, "float64", "ExactSum.add", any_layout=True)
+        try:
+            status, _ = _sum_view(mv, "mylib_exact_sum_add", "mylib_exact_sum_add_strided", None, acc)
+        finally:
+            _release(mv)
+        if status:
+            raise _fail(status)
+
+    def merge(self, other: "ExactSum") -> None:
+        """Adds the state of ``other`` (unchanged) to this one."""
+        if not isinstance(other, _ExactSumAPI):
+            raise TypeError(f"ExactSum.merge() needs an ExactSum, not {type(other).__name__}")
+        if other.__class__ is not self.__class__:
+            other = self.__class__.from_bytes(other.to_bytes())  # another backend's state: through its bytes
+        status = _c_call("mylib_exact_sum_merge", self._acc, other._acc)
+        if status:
+            raise _fail(status)
+
+    def copy(self) -> "ExactSum":
+        """A new, independent state equal to this one."""
+        new = self.__class__()
+        new.merge(self)
+        return new
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo: Any) -> "ExactSum":
+        return self.copy()
+
+    def __add__(self, other: Any) -> "ExactSum":
+        if not isinstance(other, _ExactSumAPI):
+            return NotImplemented
+        new = self.copy()
+        new.merge(other)
+        return new
+
+    def __radd__(self, other: Any) -> "ExactSum":
+        if other.__class__ is int and other == 0:  # sum(states) starts from 0
+            return self.copy()
+        return NotImplemented
+
+    def __iadd__(self, other: Any) -> "ExactSum":
+        if not isinstance(other, _ExactSumAPI):
+            return NotImplemented
+        self.merge(other)
+        return self
+
+    def value(self) -> float:
+        """The exact sum of everything added, rounded once to the nearest
+        float, ties to even (``MylibOverflowError`` beyond the float range)."""
+        status, v = _c_call_out("mylib_exact_sum_result", "double", self._acc)
+        if status:
+            raise _fail(status)
+        return v
+
+    __float__ = value
+
+    @property
+    def count(self) -> int:
+        """The number of values added (NaN and infinities included; merged
+        states count theirs)."""
+        status, n = _c_call_out("mylib_exact_sum_count", "uint64_t", self._acc)
+        if status:
+            raise _fail(status)
+        return n
+
+    def reset(self) -> None:
+        """Empties the state (its value is 0.0 and its count 0 again)."""
+        status = _c_call("mylib_exact_sum_reset", self._acc)
+        if status:
+            raise _fail(status)
+
+    def to_bytes(self) -> bytes:
+        """The serialized state: 288 bytes, versioned and the same on every
+        platform (the format is in ``mylib.h``); equal states give equal bytes."""
+        status, data = _c_call_into("mylib_exact_sum_to_bytes", EXACT_SUM_BYTES, self._acc)
+        if status:
+            raise _fail(status)
+        return data
+
+    @classmethod
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> "ExactSum":
+        """The state serialized in ``data`` (by ``to_bytes``, on any machine and
+        backend). Every field is checked: ``BadFormatError`` for bytes that are
+        not a state, ``UnsupportedVersionError`` for another format version."""
+        try:
+            mv = memoryview(data)  # type: ignore[arg-type]
+        except TypeError:
+            raise TypeError(f"ExactSum.from_bytes() needs a bytes-like object, not {type(data).__name__}") from None
+        try:
+            if not mv.c_contiguous:
+                raise TypeError("ExactSum.from_bytes() needs a contiguous bytes-like object")
+            flat = mv.cast("B")
+            try:
+                status, acc = _c_call_buffer("mylib_exact_sum_from_bytes", flat, "uint8_t", flat.nbytes,
+                                             "mylib_exact_sum *")
+            finally:
+                _release(flat)
+        finally:
+            _release(mv)
+        if status:
+            raise _fail(status)
+        return cls._adopt(acc)
+
+    def __reduce__(self) -> Any:
+        return (_restore_exact_sum, (self.to_bytes(),))
+
+    def __repr__(self) -> str:
+        try:
+            shown = repr(self.value())
+        except OverflowError:
+            shown = "overflow"
+        return f"ExactSum(value={shown}, count={self.count})"
+
+
+#: The class as written here: every backend's ExactSum is a subclass of it.
+_ExactSumAPI = ExactSum
+
+
 # ------------------------------------------------------------ binding
+#: Functions that stay as written (pickling refers to them by their place here).
+_UNBOUND = frozenset({"_restore_exact_sum"})
+
 #: Functions a backend gets its own copy of (the API and what it calls).
 _BOUND = tuple(
     name
     for name, obj in list(globals().items())
-    if isinstance(obj, FunctionType) and obj.__module__ == __name__ and obj.__name__ == name and name not in PRIMITIVES
+    if isinstance(obj, FunctionType) and obj.__module__ == __name__ and obj.__name__ == name
+    and name not in PRIMITIVES and name not in _UNBOUND
 )
+
+#: Classes a backend gets its own subclass of, with its methods bound likewise.
+_BOUND_CLASSES = ("ExactSum",)
 
 
 def bind(module_globals: dict, primitives: dict[str, Any]) -> dict[str, Any]:
@@ -576,15 +814,36 @@ def bind(module_globals: dict, primitives: dict[str, Any]) -> dict[str, Any]:
         raise ImportError(f"{module_globals.get('__name__')} lacks the primitives {', '.join(missing)}")
     namespace = dict(globals())
     namespace.update(primitives)
-    for name in _BOUND:
-        f = namespace[name]
+    module = module_globals.get("__name__", __name__)
+
+    def rebind(f: FunctionType) -> FunctionType:
         g = FunctionType(f.__code__, namespace, f.__name__, f.__defaults__, f.__closure__)
         g.__doc__ = f.__doc__
         g.__annotations__ = f.__annotations__
         g.__kwdefaults__ = f.__kwdefaults__
         g.__qualname__ = f.__qualname__
-        g.__module__ = module_globals.get("__name__", __name__)
-        namespace[name] = g
+        g.__module__ = module
+        return g
+
+    for name in _BOUND:
+        namespace[name] = rebind(namespace[name])
+    for name in _BOUND_CLASSES:
+        base = globals()[name]
+        members: dict[str, Any] = {"__slots__": (), "__module__": module, "__doc__": base.__doc__,
+                                   "__qualname__": base.__qualname__}
+        for attr, value in vars(base).items():
+            if isinstance(value, FunctionType):
+                members[attr] = rebind(value)
+            elif isinstance(value, (classmethod, staticmethod)):
+                members[attr] = type(value)(rebind(value.__func__))
+            elif isinstance(value, property):
+                members[attr] = property(*(rebind(f) if f else None for f in (value.fget, value.fset, value.fdel)),
+                                         value.__doc__)
+        # Aliases (``__float__ = value``) name the same bound function.
+        for attr, value in vars(base).items():
+            if isinstance(value, FunctionType) and value.__name__ != attr:
+                members[attr] = members[value.__name__]
+        namespace[name] = type(name, (base,), members)
     for name in __all__:
         module_globals[name] = namespace[name]
     module_globals["__all__"] = list(__all__)

@@ -98,7 +98,8 @@ def _normalise(ctype: str) -> str:
 
 #: Words that end a type rather than name a parameter (``int (*)(int)`` has no names).
 _TYPE_WORDS = frozenset({"int", "char", "double", "float", "void", "long", "short", "unsigned", "signed",
-                         "size_t", "int64_t", "uint64_t", "int32_t", "uint32_t", "uintptr_t", "bool"})
+                         "size_t", "ptrdiff_t", "int64_t", "uint64_t", "int32_t", "uint32_t", "uint8_t",
+                         "uintptr_t", "bool"})
 
 
 def _split_param(text: str, where: str) -> Param:
@@ -203,6 +204,9 @@ static void *mylib_py_library_address(void) {
     return (void *)&mylib_version;
 }
 """
+
+#: The header's ``MYLIB_EXACT_SUM_BYTES``: the size of a serialized exact sum.
+EXACT_SUM_BYTES = 288
 
 #: The header's ``MYLIB_PACKED_FAIL_BASE`` (what ``mylib_add_packed`` returns on
 #: failure, plus the status), also the failure value of the Python callback.

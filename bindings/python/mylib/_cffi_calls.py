@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from . import _buffers
+
 
 def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[Any], None]]:
     """``(primitives, set_trampoline)``: the ``_c_*`` functions for ``_api.bind``,
@@ -14,6 +16,8 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
     made from the bound ``_trampoline`` once ``bind`` has run. The compiled
     module has its own C trampoline (``_cdef.COMPILED_SOURCE``)."""
     new = ffi.new
+    cast = ffi.cast
+    buffer = ffi.buffer
     from_buffer = ffi.from_buffer
     release = ffi.release
     string = ffi.string
@@ -33,7 +37,8 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
             t = types[decl] = ffi.typeof(decl)
         return t
 
-    for decl in ("int *", "int64_t *", "double *", "char **", "Point *", "int[]", "double[]"):
+    for decl in ("int *", "int64_t *", "double *", "char **", "Point *", "int[]", "double[]", "uint8_t[]",
+                 "size_t[]", "ptrdiff_t[]", "char[]", "const void *"):
         ctype(decl)
     POINT_P = ctype("Point *")
     CHAR_PP = ctype("char **")
@@ -50,7 +55,7 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
             p = pools[out] = []
         return p
 
-    for out in ("int", "int64_t", "double"):
+    for out in ("int", "int64_t", "double", "uint64_t", "mylib_exact_sum *"):
         pool(out)
     int_cells = pools["int"]
     INT_P = types["int *"]
@@ -81,23 +86,53 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
         cells.append(cell)
         return status, r
 
-    def _c_call_buffer(name, view, item, n, out):
-        cells = pool(out)
-        try:
-            cell = cells.pop()
-        except IndexError:
-            cell = new(types[out + " *"])
+    def _c_call_buffer(name, view, item, n, out, *args):
+        if out is None:
+            cells = cell = None
+            tail = ()
+        else:
+            cells = pool(out)
+            try:
+                cell = cells.pop()
+            except IndexError:
+                cell = new(types[out + " *"])
+            tail = (cell,)
         if n == 0:
-            status = getattr(lib, name)(NULL, 0, cell)
+            status = getattr(lib, name)(*args, NULL, 0, *tail)
         else:
             data = from_buffer(ctype(item + "[]"), view)
             try:
-                status = getattr(lib, name)(data, n, cell)
+                status = getattr(lib, name)(*args, data, n, *tail)
             finally:
                 release(data)  # the export ends now, not when a GC runs (PyPy)
+        if cell is None:
+            return status, None
         r = cell[0]
         cells.append(cell)
         return status, r
+
+    SIZES, STRIDES, VOID_P = ctype("size_t[]"), ctype("ptrdiff_t[]"), ctype("const void *")
+
+    def _c_call_view(name, view, out, *args):
+        shape, strides = new(SIZES, view.shape), new(STRIDES, view.strides)
+        cell = None if out is None else new(ctype(out + " *"))
+        tail = () if cell is None else (cell,)
+        if view.nbytes == 0:
+            status = getattr(lib, name)(*args, NULL, view.ndim, shape, strides, *tail)
+        else:
+            address, keep = _buffers.first_item(view)
+            try:
+                status = getattr(lib, name)(*args, cast(VOID_P, address), view.ndim, shape, strides, *tail)
+            finally:
+                keep = None  # noqa: F841
+        return status, None if cell is None else cell[0]
+
+    BYTES = ctype("uint8_t[]")
+
+    def _c_call_into(name, size, *args):
+        buf = new(BYTES, size)
+        status = getattr(lib, name)(*args, buf, size)
+        return status, (bytes(buffer(buf)) if status == 0 else b"")
 
     def _c_call_string(name, *args):
         out = new(CHAR_PP)
@@ -120,7 +155,6 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
 
     else:
         void_p = ctype("void *")
-        cast = ffi.cast
 
         def _c_process(key, value):
             try:
@@ -140,6 +174,8 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
         "_c_call": _c_call,
         "_c_call_out": _c_call_out,
         "_c_call_buffer": _c_call_buffer,
+        "_c_call_view": _c_call_view,
+        "_c_call_into": _c_call_into,
         "_c_call_string": _c_call_string,
         "_c_static_string": _c_static_string,
         "_c_point": _c_point,

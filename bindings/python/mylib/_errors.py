@@ -20,6 +20,8 @@ ERR_PANIC = 6
 ERR_MISALIGNED = 7
 ERR_CALLBACK_FAILED = 8
 ERR_NO_MEMORY = 9
+ERR_BAD_FORMAT = 10
+ERR_UNSUPPORTED_VERSION = 11
 
 
 class MylibError(Exception):
@@ -84,6 +86,17 @@ class NoMemoryError(MylibError, MemoryError):
     aborting the process; the call changed nothing."""
 
 
+class BadFormatError(MylibError, ValueError):
+    """Bytes given to ``ExactSum.from_bytes`` are not a serialized state (code
+    10): wrong length, magic, flag or reserved bits, or a value its count of
+    doubles cannot reach."""
+
+
+class UnsupportedVersionError(MylibError, ValueError):
+    """Bytes given to ``ExactSum.from_bytes`` are a serialized state of a format
+    version this library does not read (code 11): written by another mylib."""
+
+
 #: Status code → exception class; codes not listed become a plain ``MylibError``.
 BY_CODE: dict[int, type[MylibError]] = {
     ERR_NULL_POINTER: NullPointerError,
@@ -95,6 +108,8 @@ BY_CODE: dict[int, type[MylibError]] = {
     ERR_MISALIGNED: MisalignedError,
     ERR_CALLBACK_FAILED: CallbackFailedError,
     ERR_NO_MEMORY: NoMemoryError,
+    ERR_BAD_FORMAT: BadFormatError,
+    ERR_UNSUPPORTED_VERSION: UnsupportedVersionError,
 }
 
 #: The exception classes, for re-export (``mylib.MylibError`` ...).

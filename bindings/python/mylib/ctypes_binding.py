@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ctypes
 import sys
-from ctypes import POINTER, c_char, c_char_p, c_double, c_int, c_int64, c_size_t, c_void_p
+from ctypes import POINTER, c_char, c_char_p, c_double, c_int, c_int64, c_size_t, c_ssize_t, c_uint64, c_void_p
 
-from . import _api, _cdef, _loader
+from . import _api, _buffers, _cdef, _loader
 
 BACKEND = "ctypes"
 
@@ -39,6 +39,16 @@ _TYPES: dict[str, object] = {
     "int *": POINTER(c_int),
     "double *": POINTER(c_double),
     "int64_t *": POINTER(c_int64),
+    "uint64_t *": POINTER(c_uint64),
+    "const void *": c_void_p,
+    "const uint8_t *": c_void_p,
+    "uint8_t *": c_void_p,
+    "const size_t *": POINTER(c_size_t),
+    "const ptrdiff_t *": POINTER(c_ssize_t),
+    # The exact-sum state: opaque, handled as an address.
+    "mylib_exact_sum *": c_void_p,
+    "const mylib_exact_sum *": c_void_p,
+    "mylib_exact_sum **": POINTER(c_void_p),
 }
 
 
@@ -86,7 +96,7 @@ del _name, _restype, _argtypes, _f, _fields, _cb
 # own (list.pop and append are atomic), so threads and re-entrant calls (a
 # signal handler, a __del__) never share a cell; a cell lost to an exception
 # is just collected.
-_CELL_TYPES = {"int": c_int, "int64_t": c_int64, "double": c_double}
+_CELL_TYPES = {"int": c_int, "int64_t": c_int64, "double": c_double, "uint64_t": c_uint64, "mylib_exact_sum *": c_void_p}
 _pools: dict = {name: [] for name in _CELL_TYPES}
 _int_cells = _pools["int"]
 
@@ -99,46 +109,10 @@ def _cell(pool: list, ctype):
 
 
 # ------------------------------------------------------------ buffers
-if hasattr(ctypes, "pythonapi"):  # CPython: read-only buffers in place, through the buffer protocol
-
-    class _Export(ctypes.Structure):
-        """A ``Py_buffer`` that releases itself when it is freed, so the export
-        ends on every path (asynchronous exceptions included)."""
-
-        _fields_ = [
-            ("buf", c_void_p), ("obj", c_void_p), ("len", ctypes.c_ssize_t), ("itemsize", ctypes.c_ssize_t),
-            ("readonly", c_int), ("ndim", c_int), ("format", c_char_p), ("shape", c_void_p),
-            ("strides", c_void_p), ("suboffsets", c_void_p), ("internal", c_void_p),
-        ]
-
-        def __del__(self):
-            if self.obj:
-                _PyBuffer_Release(ctypes.byref(self))
-
-    _PyObject_GetBuffer = ctypes.pythonapi.PyObject_GetBuffer
-    _PyObject_GetBuffer.argtypes = [ctypes.py_object, POINTER(_Export), c_int]
-    _PyObject_GetBuffer.restype = c_int
-    _PyBuffer_Release = ctypes.pythonapi.PyBuffer_Release
-    _PyBuffer_Release.argtypes = [POINTER(_Export)]
-    _PyBuffer_Release.restype = None
-
-    def _readonly_address(mv: memoryview):
-        export = _Export()
-        if _PyObject_GetBuffer(mv, ctypes.byref(export), 0) != 0:  # PyBUF_SIMPLE
-            raise BufferError("cannot get the buffer's address")
-        return export.buf, export
-
-else:  # PyPy: ctypes cannot point into read-only memory; copy (the cffi backends do not)
-
-    def _readonly_address(mv: memoryview):
-        copy = (c_char * mv.nbytes).from_buffer_copy(mv)
-        return ctypes.addressof(copy), copy
-
-
 def _address(mv: memoryview):
     """``(address, keepalive)`` of a contiguous memoryview's data."""
     if mv.readonly:
-        return _readonly_address(mv)
+        return _buffers.readonly_address(mv)
     arr = (c_char * mv.nbytes).from_buffer(mv)
     return ctypes.addressof(arr), arr
 
@@ -172,20 +146,49 @@ def _c_call_out(name, out, *args):
     return status, r
 
 
-def _c_call_buffer(name, view, item, n, out):
-    pool = _pools[out]
-    cell = _cell(pool, _CELL_TYPES[out])
+def _c_call_buffer(name, view, item, n, out, *args):
+    if out is None:
+        pool = cell = None
+    else:
+        pool = _pools[out]
+        cell = _cell(pool, _CELL_TYPES[out])
+    tail = () if cell is None else (cell,)
     if n == 0:
-        status = getattr(_lib, name)(None, 0, cell)
+        status = getattr(_lib, name)(*args, None, 0, *tail)
     else:
         address, keep = _address(view)
         try:
-            status = getattr(_lib, name)(address, n, cell)
+            status = getattr(_lib, name)(*args, address, n, *tail)
         finally:
             keep = None  # ends the export before the API releases the view  # noqa: F841
+    if cell is None:
+        return status, None
     r = cell[0]
     pool.append(cell)
     return status, r
+
+
+def _c_call_view(name, view, out, *args):
+    ndim = view.ndim
+    shape = (c_size_t * ndim)(*view.shape)
+    strides = (c_ssize_t * ndim)(*view.strides)
+    cell = None if out is None else (_CELL_TYPES[out] * 1)()
+    tail = () if cell is None else (cell,)
+    if view.nbytes == 0:
+        status = getattr(_lib, name)(*args, None, ndim, shape, strides, *tail)
+    else:
+        address, keep = _buffers.first_item(view)
+        try:
+            status = getattr(_lib, name)(*args, address, ndim, shape, strides, *tail)
+        finally:
+            keep = None  # noqa: F841
+    return status, None if cell is None else cell[0]
+
+
+def _c_call_into(name, size, *args):
+    buf = (c_char * size)()
+    status = getattr(_lib, name)(*args, buf, size)
+    return status, (buf.raw if status == 0 else b"")
 
 
 def _c_call_string(name, *args):
