@@ -3,9 +3,12 @@
 Rows: Rust called directly; the library from C; a plain C reference compiled
 at -O2 (bench/bench_c.c); raw ctypes, raw cffi ABI, raw cffi API; each mylib
 backend; numpy; pure Python. Figures: ns per call (add, process), GB/s for the
-sums at each size, a read-bandwidth reference, accuracy against math.fsum.
-All figures are medians of repeats; every goal is a ratio of figures taken in
-this same run. Writes bench/results/bench.json and bench/results/bench.png.
+sums at each size, a read-bandwidth reference; the exact sum against numpy.sum
+(one thread and the default threads), math.fsum and the xsum crate (Rust
+direct), and its error in ulps against the condition number beside numpy.sum
+and a plain loop. All figures are medians of repeats; every goal is a ratio of
+figures taken in this same run. Writes bench/results/bench.{json,txt,png} and
+bench/results/accuracy.png.
 
     make bench                 # sizes 1e3 1e5 1e7 1e8
     MYLIB_BENCH_SIZES="1e3 1e5" make bench
@@ -283,35 +286,118 @@ def sum_results():
     return res
 
 
-# ------------------------------------------------------------- accuracy
-def ulps(x, ref):
-    if x == ref:
-        return 0
-    return abs(x - ref) / math.ulp(ref) if ref != 0 else math.inf
+# ------------------------------------------------------------- the exact sum (issue 15)
+def cancelling(n, kappa, rng):
+    """n values whose exact sum is about sum(|x|) / kappa: normal values times
+    10^uniform(-8, 8), their negations, and one value, the remainder;
+    shuffled. The same data go to every summation compared."""
+    half = rng.standard_normal((n - 1) // 2) * 10.0 ** rng.uniform(-8, 8, (n - 1) // 2)
+    x = np.concatenate([half, -half, [0.0] * (n - 2 * len(half))])
+    x[-1] = float(np.abs(x).sum()) / kappa * (1.0 + rng.random())
+    rng.shuffle(x)
+    return x
+
+
+def adversarial(n, rng):
+    """Exponents over the whole double range, random signs, every value and its
+    negation, shuffled, plus a tiny remainder (condition number ~1e600)."""
+    half = rng.uniform(1.0, 2.0, n // 2) * np.exp2(rng.integers(-1000, 1000, n // 2).astype(np.float64))
+    half *= rng.choice([-1.0, 1.0], n // 2)
+    x = np.concatenate([half, -half, [3e-200]])
+    rng.shuffle(x)
+    return x
+
+
+def exact_results():
+    """The exact sum's goals as ratios of times taken in this run: typical data
+    on one thread against numpy.sum, 1e8 values on the default threads against
+    numpy.sum, math.fsum at 1e6; the Rust-direct figures beside the xsum crate
+    come from bench_direct."""
+    rng = np.random.default_rng(15)
+    out = {"typical_1thread": {}, "fsum": {}, "default_threads": {}}
+    mylib.set_num_threads(1)
+    try:
+        for n in (10**3, 10**5, 10**6, 10**7):
+            if n > max(SIZES):
+                continue
+            x = rng.standard_normal(n)
+            assert mylib.fast_sum(x) == math.fsum(x)
+            out["typical_1thread"][n] = paired_ratio(lambda x=x: mylib.fast_sum(x), lambda x=x: np.sum(x))
+    finally:
+        mylib.set_num_threads(0)  # back to the default (MYLIB_NUM_THREADS, else the CPUs)
+    # math.fsum against fast_sum as users call it (the default threads).
+    x = rng.standard_normal(10**6)
+    xl = x.tolist()
+    out["fsum"]["normal"] = paired_ratio(lambda: math.fsum(xl), lambda: mylib.fast_sum(x), repeats=5)
+    y = adversarial(10**6, rng)
+    yl = y.tolist()
+    out["fsum"]["adversarial"] = paired_ratio(lambda: math.fsum(yl), lambda: mylib.fast_sum(y), repeats=5)
+    if max(SIZES) >= 10**8:
+        x = rng.standard_normal(10**8)
+        out["default_threads"][10**8] = paired_ratio(lambda: mylib.fast_sum(x), lambda: np.sum(x), repeats=5)
+        del x
+    return out
+
+
+def ulps_off(got: float, exact: float) -> float:
+    """Distance in ulps of the exact value (0 when equal)."""
+    if got == exact:
+        return 0.0
+    return abs(got - exact) / math.ulp(exact) if exact else math.inf
 
 
 def accuracy():
-    rnd = random.Random(42)
-    trials = []
-    for _ in range(50):
-        n = rnd.choice([1000, 10000, 100000])
-        xs = [rnd.gauss(0, 1) * 10 ** rnd.uniform(-8, 8) for _ in range(n)]
-        arr = np.array(xs)
-        ref = math.fsum(xs)
-        trials.append((ulps(mylib.fast_sum(arr), ref), ulps(float(np.sum(arr)), ref), ulps(sum(xs), ref)))
+    """Error in ulps against the condition number, for numpy.sum, a plain
+    left-to-right loop (C, -O2) and mylib, on the same data."""
+    cref = ctypes.CDLL(str(ROOT / "target" / "bench" / "libcref.so"))
+    cref.ref_sum_f64.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    cref.ref_sum_f64.restype = ctypes.c_double
+    rng = np.random.default_rng(42)
+    kappas = [10.0**k for k in range(0, 31, 2)]
+    rows = {"numpy.sum": [], "plain loop (C)": [], "mylib fast_sum": []}
+    measured = []
+    for kappa in kappas:
+        worst = {k: 0.0 for k in rows}
+        conds = []
+        for _ in range(5):
+            x = cancelling(10**5, kappa, rng)
+            exact = math.fsum(x)
+            conds.append(math.fsum(np.abs(x)) / abs(exact))
+            worst["numpy.sum"] = max(worst["numpy.sum"], ulps_off(float(np.sum(x)), exact))
+            worst["plain loop (C)"] = max(worst["plain loop (C)"], ulps_off(cref.ref_sum_f64(x.ctypes.data, len(x)), exact))
+            worst["mylib fast_sum"] = max(worst["mylib fast_sum"], ulps_off(mylib.fast_sum(x), exact))
+        for k in rows:
+            rows[k].append(worst[k])
+        measured.append(statistics.median(conds))
     classic = {
         "[0.1]*10 == 1.0": mylib.fast_sum([0.1] * 10) == 1.0,
-        "[1, 1e100, 1, -1e100] == 2.0": mylib.fast_sum([1.0, 1e100, 1.0, -1e100]) == 2.0,
-        "[1e16, 1, -1e16]*1000 == 1000": mylib.fast_sum([1e16, 1.0, -1e16] * 1000) == 1000.0,
+        "[2**53, 1, 2**-60] == 2**53 + 2": mylib.fast_sum([2.0**53, 1.0, 2.0**-60]) == 2.0**53 + 2,
+        "[1e308, 1e308, -1e308] == 1e308": mylib.fast_sum([1e308, 1e308, -1e308]) == 1e308,
     }
-    cols = list(zip(*trials))
-    names = ["mylib fast_sum", "numpy.sum", "naive loop (sum())"]
-    return {
-        "trials": len(trials),
-        "max_ulps": {nm: max(c) for nm, c in zip(names, cols)},
-        "share_over_1ulp": {nm: sum(u > 1 for u in c) / len(c) for nm, c in zip(names, cols)},
-        "classic": classic,
-    }
+    return {"kappas": measured, "worst_ulps": rows, "classic": classic}
+
+
+def plot_accuracy(acc):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 6))
+    floor = 0.3  # where an exact result (0 ulp) is drawn on the log scale
+    for (name, ys), marker in zip(acc["worst_ulps"].items(), "osD"):
+        ax.plot(acc["kappas"], [max(y, floor) for y in ys], marker=marker, label=name, lw=2 if "mylib" in name else 1.2)
+    ax.axhline(floor, color="grey", lw=0.6, ls=":")
+    ax.text(acc["kappas"][0], floor * 1.15, "exact (0 ulp)", fontsize=8, color="grey")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("condition number  sum(|x|) / |sum(x)|")
+    ax.set_ylabel("worst error (ulps of the exact sum), 5 arrays of 1e5 values each")
+    ax.set_title(f"Accuracy against the condition number (mylib {mylib.__version__})")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(OUT / "accuracy.png", dpi=110)
 
 
 # ------------------------------------------------------------- report
@@ -327,6 +413,7 @@ def main():
     paired = {n: paired_goals(n) for n in SIZES if n >= 10**7}
     small = {n: small_paired(n) for n in SIZES if n <= 10**3}
     acc = accuracy()
+    exact = exact_results()
 
     lines = []
     p = lines.append
@@ -377,11 +464,19 @@ def main():
                 fmt(table[n][kind][DEFAULT] / table[n][kind][ref], 11, 2) for n in SIZES))
 
     p("")
-    p(f"== accuracy vs math.fsum ({acc['trials']} random arrays, gauss * 10**uniform(-8, 8), n in 1e3..1e5)")
-    for nm in acc["max_ulps"]:
-        p(f"{nm:34s} max {acc['max_ulps'][nm]:10.1f} ulp, over 1 ulp in {acc['share_over_1ulp'][nm]:.0%} of arrays")
+    p("== accuracy: worst error in ulps of the exact sum, by condition number (5 shuffled arrays of 1e5 each)")
+    p(f"{'condition number (measured)':34s}" + "".join(f"{k:>9.0e}" for k in acc["kappas"][::3]))
+    for nm, ys in acc["worst_ulps"].items():
+        p(f"{nm:34s}" + "".join(f"{y:>9.3g}" for y in ys[::3]))
     for case, ok in acc["classic"].items():
         p(f"  {case:40s} {'exact' if ok else 'WRONG'}")
+
+    p("")
+    p("== the exact sum, one thread, Rust direct beside the xsum crate 0.1.6 (ns per value)")
+    p(f"{'data':22s} {'mylib':>9s} {'xsum small':>11s} {'xsum large':>11s}  same bits")
+    for name, r in rust["exact"].items():
+        p(f"{name:22s} {r['mylib_ns']:9.3f} {r['xsum_small_ns']:11.3f} {r['xsum_large_ns']:11.3f}  "
+          f"{'yes' if r['same_bits_as_xsum_small'] else 'NO'}")
 
     # Goals, each a ratio of figures from this run, with the issue that set it.
     big = [n for n in SIZES if n >= 10**7]
@@ -413,8 +508,22 @@ def main():
             goal(k + " (time)", v, 1.5, at_most=True)
         elif k.startswith(f"callback: {DEFAULT} ") or k.startswith("callback: mylib.capi "):
             goal(k + " (time)", v, 0.9, at_most=True)
-    goal("accuracy: max ulp of fast_sum vs math.fsum", acc["max_ulps"]["mylib fast_sum"], 1.0, at_most=True)
+    goal("exact: worst error of fast_sum in ulps, condition numbers 1e0..1e30", max(acc["worst_ulps"]["mylib fast_sum"]),
+         0.0, at_most=True)
     goal("classic cancellation cases exact", float(all(acc["classic"].values())), 1.0)
+    for n, v in exact["typical_1thread"].items():
+        goal(f"exact: fast_sum normal {n:.0e}, 1 thread: time / numpy.sum", v, 1.2, at_most=True)
+    for n, v in exact["default_threads"].items():
+        goal(f"exact: fast_sum normal {n:.0e}, default threads: time / numpy.sum", v, 1.0, at_most=True)
+    for kind, v in exact["fsum"].items():
+        goal(f"exact: math.fsum / fast_sum 1e6 {kind}, default threads (speed-up)", v, 100.0)
+    adv = rust["exact"].get("adversarial 1e5")
+    if adv:
+        goal("exact: adversarial 1e5 (in cache), 1 thread: ns per value", adv["mylib_ns"], 1.0, at_most=True)
+        goal("exact: adversarial 1e5, 1 thread: time / xsum crate (small)", adv["mylib_ns"] / adv["xsum_small_ns"], 0.25,
+             at_most=True)
+    goal("exact: every case the same bits as the xsum crate",
+         float(all(r["same_bits_as_xsum_small"] for r in rust["exact"].values())), 1.0)
     p("")
     p("== callback round trip / raw ctypes callback (argtypes), every backend (time ratios)")
     for k, v in ratios.items():
@@ -432,7 +541,7 @@ def main():
     (OUT / "bench.txt").write_text(report + "\n")
     data = {
         "sizes": SIZES, "rust": rust, "c": c, "add_ns": add, "process_ns": process,
-        "gbps": {str(n): v for n, v in table.items()}, "accuracy": acc, "ratios": ratios,
+        "gbps": {str(n): v for n, v in table.items()}, "accuracy": acc, "exact": exact, "ratios": ratios,
         "paired_ratios": {str(n): v for n, v in paired.items()},
         "small_ratios": {str(n): v for n, v in small.items()},
         "goals": [{"goal": t, "value": v, "needed": nd, "at_most": am, "met": ok} for t, v, nd, am, ok in goals],
@@ -441,9 +550,10 @@ def main():
     (OUT / "bench.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
     try:
         plot(table)
+        plot_accuracy(acc)
     except ImportError:
         print("matplotlib missing: no PNG (pip install -r bench/requirements.txt)", file=sys.stderr)
-    print(f"\nwrote {OUT / 'bench.json'}, {OUT / 'bench.txt'} and {OUT / 'bench.png'}")
+    print(f"\nwrote {OUT / 'bench.json'}, {OUT / 'bench.txt'}, {OUT / 'bench.png'} and {OUT / 'accuracy.png'}")
 
 
 def plot(table):
