@@ -48,6 +48,16 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
     # handler, a __del__) never share one; a cell lost to an exception is collected.
     pools: dict[str, list] = {}
 
+    def take(cells: list, ctype_):
+        """A cell from ``cells``, else a new one. The new one is made outside
+        the ``except`` block: at the recursion limit PyPy cannot record an
+        exception's context there, and a RecursionError became a TypeError."""
+        try:
+            return cells.pop()
+        except IndexError:
+            pass
+        return new(ctype_)
+
     def pool(out: str) -> list:
         p = pools.get(out)
         if p is None:
@@ -77,10 +87,7 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
 
     def _c_call_out(name, out, *args):
         cells = pool(out)
-        try:
-            cell = cells.pop()
-        except IndexError:
-            cell = new(types[out + " *"])
+        cell = take(cells, types[out + " *"])
         status = getattr(lib, name)(*args, cell)
         r = cell[0]
         cells.append(cell)
@@ -92,10 +99,7 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
             tail = ()
         else:
             cells = pool(out)
-            try:
-                cell = cells.pop()
-            except IndexError:
-                cell = new(types[out + " *"])
+            cell = take(cells, types[out + " *"])
             tail = (cell,)
         if n == 0:
             status = getattr(lib, name)(*args, NULL, 0, *tail)
@@ -157,10 +161,7 @@ def primitives(ffi, lib, *, compiled: bool) -> tuple[dict[str, Any], Callable[[A
         void_p = ctype("void *")
 
         def _c_process(key, value):
-            try:
-                cell = int_cells.pop()
-            except IndexError:
-                cell = new(INT_P)
+            cell = take(int_cells, INT_P)
             status = mylib_process(trampoline[0], cast(void_p, key), value, cell)
             int_cells.append(cell)
             return status

@@ -105,7 +105,10 @@ def _cell(pool: list, ctype):
     try:
         return pool.pop()
     except IndexError:
-        return (ctype * 1)()
+        pass
+    # Made outside the except block: at the recursion limit PyPy cannot record
+    # an exception's context there (a RecursionError became a TypeError).
+    return (ctype * 1)()
 
 
 # ------------------------------------------------------------ buffers
