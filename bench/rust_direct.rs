@@ -104,7 +104,7 @@ fn main() {
         let mut s = XsumSmall::default();
         s.add_list(data);
         let small = s.sum();
-        let agree = mine == Ok(small) || (mine.map_or(false, f64::is_nan) && small.is_nan());
+        let agree = mine == Ok(small) || (mine.is_ok_and(f64::is_nan) && small.is_nan());
         let ns = |t: f64| t / n as f64 * 1e9;
         let t_mine = per_call(n * 8, || {
             black_box(sum_f64_split(Path::Auto, black_box(data), one_thread).ok());
