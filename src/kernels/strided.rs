@@ -109,7 +109,9 @@ impl Layout {
             return Err(too_far());
         }
         let dims = &mut layout.dims[..layout.ndim];
-        dims.sort_by_key(|d| d.stride);
+        // The smallest stride innermost; a broadcast dimension (stride 0)
+        // outermost, so that runs stay runs of different values.
+        dims.sort_by_key(|d| (d.stride == 0, d.stride));
         // Merge a dimension into the one inside it when it continues it.
         let mut kept = 0;
         for i in 0..dims.len() {
@@ -246,7 +248,7 @@ mod tests {
     #[test]
     fn broadcast_empty_and_scalars() {
         let b = Layout::new(&[4, 3], &[0, 8], 8).unwrap();
-        assert_eq!(dims(&b), vec![(4, 0), (3, 8)]);
+        assert_eq!(dims(&b), vec![(3, 8), (4, 0)], "the broadcast dimension outermost");
         assert_eq!(b.len(), 12);
         let z = Layout::new(&[0, 5], &[8, 0], 8).unwrap();
         assert!(z.is_empty() && z.dims().is_empty());

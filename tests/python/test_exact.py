@@ -172,11 +172,11 @@ def test_fast_sum_is_the_exact_sum_rounded_once(values):
         assert outcome(m.fast_sum, arr[::-1]) == want, m.BACKEND
 
 
-@pytest.mark.parametrize("kappa", [1e0, 1e8, 1e16, 1e30, 1e100, 1e300])
-@pytest.mark.parametrize("n", [100, 10_000, 1_000_000])
+@pytest.mark.parametrize("kappa, n", [(k, n) for k in (1e0, 1e8, 1e16, 1e30, 1e100, 1e300) for n in (100, 10_000)]
+                         + [(1e0, 600_000), (1e30, 600_000)])
 def test_cancelling_data_at_every_condition_number(m, kappa, n):
-    """Shuffled data whose exact sum is sum(|x|) / kappa: the bits of math.fsum at every condition number, sizes
-    from one block to many (threads)."""
+    """Shuffled data whose exact sum is sum(|x|) / kappa: the bits of math.fsum at every condition number, from one
+    block to many on several threads (600,000 values: past the threshold of a second thread)."""
     rng = np.random.default_rng(int(math.log10(kappa)) * 7 + n)
     x = rng.standard_normal(n // 2) * 10.0 ** rng.uniform(-150, 150, n // 2)
     values = np.concatenate([x, -x])
@@ -243,16 +243,18 @@ def all_backends():
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS as Linux applies it")
 def test_a_huge_strided_view_is_not_copied():
-    """A view of 2^28 values over 16 KiB of memory (strides 0 and 8) sums under an address-space limit below what a
-    copy would need (2 GiB), on every backend, in a child process."""
+    """A view of 2^26 values over 16 KiB of memory (strides 0 and 8) sums under an address-space limit below what a
+    copy would need (512 MiB), on every backend, in a child process."""
     code = CHILD_BACKENDS + """
 import resource, numpy as np
 from numpy.lib.stride_tricks import as_strided
 backends = all_backends()
 base = np.arange(2048, dtype=np.float64) * 0.5
-huge = as_strided(base, shape=(2**17, 2048), strides=(0, 8), writeable=False)
-want = 2**17 * float(base.sum())
-resource.setrlimit(resource.RLIMIT_AS, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 + (1 << 30),) * 2)
+huge = as_strided(base, shape=(2**15, 2048), strides=(0, 8), writeable=False)
+want = 2**15 * float(base.sum())
+with open("/proc/self/status") as f:
+    vm = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (vm + (256 << 20),) * 2)
 try:
     np.ascontiguousarray(huge)
     raise SystemExit("the limit is too high to tell a copy: a copy succeeded")
@@ -439,7 +441,7 @@ def test_any_split_and_merge_tree_gives_the_whole(values, cuts, rnd):
 def test_threads_sharing_one_state(m):
     """Threads adding arrays, single values and merges to one ExactSum at once: nothing is lost or torn."""
     acc = m.ExactSum()
-    per_thread = [np.full(50_000, 0.1) * (t + 1) for t in range(4)]
+    per_thread = [np.full(20_000, 0.1) * (t + 1) for t in range(4)]
     errors = []
 
     def work(t):
@@ -460,7 +462,7 @@ def test_threads_sharing_one_state(m):
     assert not errors
     everything = [x for t in range(4) for x in per_thread[t].tolist() * 10] + [1.0] * 40 + [2.0**-60] * 40
     assert acc.count == len(everything)
-    assert acc.value() == reference(everything)
+    assert acc.value() == math.fsum(everything)  # finite all the way: math.fsum is the exact sum rounded once
 
 
 def test_a_freed_state_is_never_used(m):
