@@ -65,7 +65,7 @@ def test_the_seeds_routes_are_all_there(routes):
 
 
 def test_the_kernel_routes_call_mylib(routes):
-    """A route labelled 'mylib kernel' gives the compensated result a naive loop cannot."""
+    """A route labelled 'mylib kernel' gives the exact result a naive loop cannot."""
     all_, _ = routes
     tricky = np.array([1e16, 1.0, -1e16] * 1000)
     kernel = [r for r in all_ if r.sum_does == pb.KERNEL]
@@ -98,7 +98,7 @@ def test_peer_modules_refuse_bad_input(name):
     big = np.arange(10_000.0)
     assert mod.fast_sum(big) == 49_995_000.0  # above the GIL threshold
     assert mod.fast_sum(np.empty(0)) == 0.0
-    assert mod.fast_sum(memoryview(np.array([0.1] * 10))) == 1.0  # any buffer; compensated
+    assert mod.fast_sum(memoryview(np.array([0.1] * 10))) == 1.0  # any buffer; exact
     for bad in (np.arange(20.0)[::2], np.arange(10), None, [1.0, 2.0]):
         with pytest.raises((TypeError, ValueError, BufferError)):
             mod.fast_sum(bad)

@@ -30,7 +30,8 @@ fn add(a: i32, b: i32) -> PyResult<i32> {
     mylib::core::add(a, b).map_err(|(err, _wrapped)| PyOverflowError::new_err(err.to_string()))
 }
 
-/// The compensated sum of a C-contiguous float64 buffer (mylib's kernel).
+/// The exact sum, rounded once, of a C-contiguous float64 buffer (mylib's
+/// kernel); `OverflowError` when it is beyond the float range.
 #[pyfunction]
 fn fast_sum(py: Python<'_>, data: PyBuffer<f64>) -> PyResult<f64> {
     let ptr = data
@@ -43,11 +44,11 @@ fn fast_sum(py: Python<'_>, data: PyBuffer<f64>) -> PyResult<f64> {
     // then of whatever values it reads, never out of bounds.
     let values: &[f64] = unsafe { ptr.as_ref() };
     let sum = if values.len() >= RELEASE_GIL_FROM {
-        py.detach(|| mylib::core::sum_f64(values))
+        py.detach(|| mylib::core::sum_f64(values, "fast_sum"))
     } else {
-        mylib::core::sum_f64(values)
+        mylib::core::sum_f64(values, "fast_sum")
     };
-    Ok(sum)
+    sum.map_err(|(err, _inf)| PyOverflowError::new_err(err.to_string()))
 }
 
 /// What the trampoline needs: the callable, and the error it raised.
