@@ -16,6 +16,7 @@
 
 use super::bins::Bins;
 use super::exact::{CountOverflow, ExactSum, Overflow, plus, round};
+use super::extract;
 use super::lanes::{Lanes, MAX_LANES};
 use super::strided::Elements;
 use super::{Path, Split};
@@ -115,7 +116,9 @@ pub fn sum_values(path: Path, values: Values, split: Split) -> (Result<f64, Over
     {
         return (r, Route::Certified);
     }
-    (exact(values, split).value(), Route::Exact)
+    // The certificate failed (or cannot be trusted here): the data are hard,
+    // so straight to the exponent bins.
+    (exact(values, split, None).value(), Route::Exact)
 }
 
 impl ExactSum {
@@ -134,7 +137,10 @@ impl ExactSum {
         if n < SMALL {
             values.pieces(0, n, |d| d.iter().for_each(|&x| self.add_uncounted(x)));
         } else {
-            let part = exact(values, split);
+            // Typical data: error-free extraction, at the cost of a plain
+            // pass; what it cannot hold goes through the exponent bins.
+            let extract = super::fp_env_is_default().then(|| extract::kernel(Path::Auto));
+            let part = exact(values, split, extract);
             self.merge(&part).expect("the part counts no values");
         }
         self.count = count;
@@ -145,11 +151,9 @@ impl ExactSum {
 /// Per-thread state of the certified pass.
 struct Certified {
     /// The exact sum of the lanes (and of the blocks redone exactly).
-    acc: ExactSum,
+    acc: Exact,
     /// The sum of the blocks' error bounds.
     bound: f64,
-    /// For blocks redone exactly (see [`add_exactly`]).
-    bins: Option<Option<Bins>>,
 }
 
 /// The certified pass: `Some(result)` when the certificate decides the
@@ -164,9 +168,8 @@ fn certified(path: Path, values: Values, split: Split) -> Option<Result<f64, Ove
         blocks,
         split.threads_for(n),
         || Certified {
-            acc: ExactSum::new(),
+            acc: Exact::new(None),
             bound: 0.0,
-            bins: None,
         },
         |st, i| {
             let (lo, hi) = (i * block, n.min((i + 1) * block));
@@ -181,31 +184,23 @@ fn certified(path: Path, values: Values, split: Split) -> Option<Result<f64, Ove
                 tail[tail_len..tail_len + rest.len()].copy_from_slice(rest);
                 tail_len += rest.len();
             });
-            match lanes.flush(&mut st.acc) {
+            match lanes.flush(&mut st.acc.acc) {
                 Some(bound) => {
                     st.bound += bound;
-                    tail[..tail_len].iter().for_each(|&x| st.acc.add_uncounted(x));
+                    tail[..tail_len].iter().for_each(|&x| st.acc.acc.add_uncounted(x));
                 }
                 None => {
                     // NaN, an infinity or overflow in this block: exactly.
-                    values.pieces(lo, hi, |d| add_exactly(&mut st.bins, d, &mut st.acc));
+                    values.pieces(lo, hi, |d| st.acc.add(d));
                 }
             }
         },
     );
-    let mut acc: Option<ExactSum> = None;
     let mut bound = 0.0;
-    for mut st in states {
-        if let Some(Some(bins)) = st.bins.as_mut() {
-            bins.flush(&mut st.acc);
-        }
+    let acc = merge_all(states.into_iter().map(|st| {
         bound += st.bound;
-        match acc.as_mut() {
-            None => acc = Some(st.acc),
-            Some(a) => a.merge(&st.acc).expect("no values counted"),
-        }
-    }
-    let acc = acc.expect("fold_blocks returns at least one state");
+        st.acc
+    }));
     if let Some(v) = acc.special() {
         return Some(Ok(v));
     }
@@ -226,21 +221,25 @@ fn same(a: &Result<f64, Overflow>, b: &Result<f64, Overflow>) -> bool {
     }
 }
 
-/// The exact path: the exact sum of `values` (uncounted).
-fn exact(values: Values, split: Split) -> ExactSum {
+/// The exact path: the exact sum of `values` (uncounted), through
+/// `extract` first when given (see [`Exact::add`]), else the bins.
+fn exact(values: Values, split: Split, extract: Option<ExtractKernel>) -> ExactSum {
     let n = values.len();
     let block = split.block_len();
     let states = parallel::fold_blocks(
         n.div_ceil(block),
         split.threads_for(n),
-        || (ExactSum::new(), None),
-        |(acc, bins), i| values.pieces(i * block, n.min((i + 1) * block), |d| add_exactly(bins, d, acc)),
+        || Exact::new(extract),
+        |st, i| values.pieces(i * block, n.min((i + 1) * block), |d| st.add(d)),
     );
+    merge_all(states)
+}
+
+/// Flushes each thread's state and merges them (exact: the order does not matter).
+fn merge_all(states: impl IntoIterator<Item = Exact>) -> ExactSum {
     let mut total: Option<ExactSum> = None;
-    for (mut acc, mut bins) in states {
-        if let Some(Some(bins)) = bins.as_mut() {
-            bins.flush(&mut acc);
-        }
+    for st in states {
+        let acc = st.finish();
         match total.as_mut() {
             None => total = Some(acc),
             Some(t) => t.merge(&acc).expect("no values counted"),
@@ -253,16 +252,68 @@ fn exact(values: Values, split: Split) -> ExactSum {
 /// is cheaper than setting up and flushing the bins.
 const FEW_FOR_BINS: usize = 4096;
 
-/// Adds `d` exactly: through the bins (made on first need: `bins` is `None`
-/// until then, `Some(None)` when they could not be allocated), or one by one
-/// for a few values or without bins.
-fn add_exactly(bins: &mut Option<Option<Bins>>, d: &[f64], acc: &mut ExactSum) {
-    if bins.is_none() && d.len() >= FEW_FOR_BINS {
-        *bins = Some(Bins::new());
+/// After this many sub-blocks that extraction could not hold, a thread stops
+/// trying it (the data have too wide a range: the bins are faster for them).
+const MISSES: u32 = 4;
+
+/// An extraction kernel (see [`super::extract`]).
+type ExtractKernel = fn(&[f64]) -> Option<[f64; 4]>;
+
+/// A thread's exact state: the sum, the bins (made on first need: `None`
+/// until then, `Some(None)` when they could not be allocated), and the
+/// extraction kernel while it is worth trying.
+struct Exact {
+    acc: ExactSum,
+    bins: Option<Option<Bins>>,
+    extract: Option<ExtractKernel>,
+    misses: u32,
+}
+
+impl Exact {
+    fn new(extract: Option<ExtractKernel>) -> Exact {
+        Exact {
+            acc: ExactSum::new(),
+            bins: None,
+            extract,
+            misses: 0,
+        }
     }
-    match bins {
-        Some(Some(bins)) => bins.add(d, acc),
-        _ => d.iter().for_each(|&x| acc.add_uncounted(x)),
+
+    /// Adds `d` exactly: sub-block by sub-block through extraction while it
+    /// holds, else through the bins (or one by one: a few values, or no
+    /// memory for the bins).
+    fn add(&mut self, d: &[f64]) {
+        let Some(kernel) = self.extract else {
+            return self.add_to_bins(d);
+        };
+        for sub in d.chunks(extract::SUB) {
+            if self.extract.is_some() && extract::add(kernel, sub, &mut self.acc) {
+                continue;
+            }
+            self.misses += 1;
+            if self.misses >= MISSES {
+                self.extract = None;
+            }
+            self.add_to_bins(sub);
+        }
+    }
+
+    fn add_to_bins(&mut self, d: &[f64]) {
+        if self.bins.is_none() && d.len() >= FEW_FOR_BINS {
+            self.bins = Some(Bins::new());
+        }
+        match self.bins.as_mut() {
+            Some(Some(bins)) => bins.add(d, &mut self.acc),
+            _ => d.iter().for_each(|&x| self.acc.add_uncounted(x)),
+        }
+    }
+
+    /// The exact sum of everything added.
+    fn finish(mut self) -> ExactSum {
+        if let Some(Some(bins)) = self.bins.as_mut() {
+            bins.flush(&mut self.acc);
+        }
+        self.acc
     }
 }
 

@@ -64,6 +64,7 @@ use crate::parallel;
 mod arm;
 pub(crate) mod bins;
 pub mod exact;
+pub(crate) mod extract;
 pub mod f64;
 pub mod format;
 pub mod i32;

@@ -308,6 +308,42 @@ fn exact_sum_adds_slices_as_values() {
 }
 
 #[test]
+fn exact_sum_adds_typical_and_wide_data_exactly() {
+    // Typical data go through extraction, a wide sub-block in the middle
+    // through the bins, then extraction goes on; an all-wide array stops
+    // trying extraction. Every way gives the reference.
+    let mut rng = Rng(31);
+    let mut mixed: Vec<f64> = (0..20_000).map(|_| rng.normal()).collect();
+    for x in &mut mixed[9_000..9_100] {
+        *x = rng.any_exponent();
+    }
+    mixed[15_000] = 1e-300;
+    let wide: Vec<f64> = (0..30_000).map(|_| rng.any_exponent()).collect();
+    let ints: Vec<f64> = (0..30_000).map(|_| (rng.next() % 2001) as f64 - 1000.0).collect();
+    for d in [&mixed, &wide, &ints] {
+        let reference = {
+            let mut r = ExactSum::new();
+            d.iter().for_each(|&x| r.add_uncounted(x));
+            r
+        };
+        for threads in [1, 3] {
+            for block in [32, 5000, BLOCK] {
+                let mut acc = ExactSum::new();
+                acc.add_values(Values::Slice(d), split(block, threads)).unwrap();
+                assert_eq!(acc.words(), reference.words(), "t={threads} block={block}");
+                let src = Permuted {
+                    data: d,
+                    order: (0..d.len()).rev().collect(),
+                };
+                let mut acc = ExactSum::new();
+                acc.add_values(Values::Elements(&src), split(block, threads)).unwrap();
+                assert_eq!(acc.words(), reference.words(), "reversed t={threads} block={block}");
+            }
+        }
+    }
+}
+
+#[test]
 fn the_default_floating_point_environment_is_detected() {
     assert!(fp_env_is_default());
 }
