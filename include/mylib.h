@@ -253,9 +253,10 @@ int process(callback_t func, int value);
  * caps it), thread count, alignment and platform. It runs at about the
  * speed of a plain sum: a compensated pass that bounds its own error
  * decides the rounding unless the data cancel by more than about 10^7;
- * then an exact pass (integer arithmetic, a few times slower) does. A
- * floating-point environment other than IEEE's default (rounding mode,
- * flush-to-zero) only selects the exact pass.
+ * then an exact pass does (error-free extraction, as fast, for values
+ * within ~90 binades of each other; integer bins per exponent, a few times
+ * slower, for wider ranges). A floating-point environment other than IEEE's
+ * default (rounding mode, flush-to-zero) only selects the integer bins.
  *
  * Threads: from 4 MiB of data on (524288 doubles, 1048576 ints), the sum is
  * shared by up to `mylib_get_num_threads()` threads, at most one per 2 MiB,

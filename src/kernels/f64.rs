@@ -5,8 +5,9 @@
 //! | input | route |
 //! |---|---|
 //! | fewer than 64 values | each added exactly to an [`ExactSum`] |
-//! | the floating-point environment is not IEEE round-to-nearest with subnormals | the exact path |
-//! | otherwise | the certified pass; then, if the certificate fails, the exact path |
+//! | the floating-point environment is not IEEE round-to-nearest with subnormals | the exponent bins |
+//! | otherwise | the certified pass; if its certificate fails, extraction ([`super::extract`]) and the bins for what it cannot hold |
+//! | [`ExactSum::add_values`] | extraction, and the bins for what it cannot hold (the bins alone outside the default environment) |
 //!
 //! A block whose lanes meet NaN, an infinity or overflow is redone on the
 //! exact path at once, so NaN and infinities always come out as
@@ -111,14 +112,16 @@ pub fn sum_values(path: Path, values: Values, split: Split) -> (Result<f64, Over
         values.pieces(0, n, |d| d.iter().for_each(|&x| acc.add_uncounted(x)));
         return (acc.value(), Route::OneByOne);
     }
-    if super::fp_env_is_default()
-        && let Some(r) = certified(path, values, split)
-    {
+    let default_env = super::fp_env_is_default();
+    if default_env && let Some(r) = certified(path, values, split) {
         return (r, Route::Certified);
     }
-    // The certificate failed (or cannot be trusted here): the data are hard,
-    // so straight to the exponent bins.
-    (exact(values, split, None).value(), Route::Exact)
+    // The certificate failed: the data cancel too much for it. Extraction
+    // still holds data of moderate range exactly (it stops trying after a few
+    // sub-blocks of wider data), the bins the rest. In a non-default
+    // floating-point environment, the bins (integers only) do it all.
+    let extract = default_env.then(|| extract::kernel(path));
+    (exact(values, split, extract).value(), Route::Exact)
 }
 
 impl ExactSum {

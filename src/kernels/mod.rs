@@ -21,10 +21,15 @@
 //!   accumulator; when the bound cannot change the rounding (almost always,
 //!   unless the data cancel by more than about 10^7), that rounding is the
 //!   result.
-//! - **The exact path** ([`bins`]): every value's significand added as an
+//! - **Error-free extraction** ([`extract`]): for values within ~90 binades of
+//!   each other (typical data, however much they cancel), two levels of
+//!   Rump–Ogita–Oishi extraction hold every bit exactly, at about the cost of
+//!   the certified pass. Used when the certificate fails, and by
+//!   [`ExactSum`]'s adds, which must be exact.
+//! - **The exponent bins** ([`bins`]): every value's significand added as an
 //!   integer into a bin for its sign and exponent, carries spilled into an
-//!   [`ExactSum`]. Used when the certificate fails, and by [`ExactSum`]
-//!   itself; its cost does not depend on the data.
+//!   [`ExactSum`]. For what extraction cannot hold (values over the whole
+//!   exponent range, NaN, infinities); its cost does not depend on the data.
 //!
 //! [`f64`](self::f64) chooses between them; [`ExactSum`] is the exact state,
 //! mergeable and serialisable ([`format`]); [`strided`] takes n-dimensional
