@@ -40,7 +40,7 @@ test-distributed: python $(DISTRIBUTED_STAMP) java-check
 	$(DISTRIBUTED_ENV) $(DISTRIBUTED_PY) -m pytest -q -p no:cacheprovider tests/distributed
 
 bench-distributed: python $(DISTRIBUTED_STAMP) java-check
-	$(DISTRIBUTED_ENV) $(DISTRIBUTED_PY) bench/distributed.py
+	$(DISTRIBUTED_ENV) $(DISTRIBUTED_PY) bench/dask_spark.py
 
 example-distributed: python $(DISTRIBUTED_STAMP) java-check
 	$(DISTRIBUTED_ENV) $(DISTRIBUTED_PY) examples/python/distributed_sum.py
