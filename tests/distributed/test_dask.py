@@ -239,9 +239,14 @@ def test_series_nan_is_a_value_and_na_is_skipped(compute):
     nullable = dd.from_pandas(pd.Series(pd.array([1.0, None, 2.5, None, 0.25], dtype="Float64")), npartitions=3)
     arrow = dd.from_pandas(pd.Series(pd.array([1.0, None, 2.5], dtype="double[pyarrow]")), npartitions=2)
     all_na = dd.from_pandas(pd.Series(pd.array([None, None], dtype="Float64")), npartitions=2)
-    got = compute(*[mdask.fast_sum(s) for s in (plain, nullable, arrow, all_na)])
+    # a NaN stored in a nullable column (0/0) is a value there too, beside a pd.NA
+    stored_nan = [pd.Series([0.0, 1.0, None], dtype=t) / pd.Series([0.0, 1.0, 1.0], dtype=t)
+                  for t in ("Float64", "double[pyarrow]")]
+    with_nan = [dd.from_pandas(s, npartitions=2) for s in stored_nan]
+    got = compute(*[mdask.fast_sum(s) for s in (plain, nullable, arrow, all_na, *with_nan)])
     assert math.isnan(got[0])  # fast_sum's rule; Series.sum() would skip it
-    assert got[1:] == (3.75, 3.5, 0.0)
+    assert got[1:4] == (3.75, 3.5, 0.0)
+    assert math.isnan(got[4]) and math.isnan(got[5])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "int64", "Int64", "object", "bool", "float[pyarrow]"])
@@ -271,8 +276,6 @@ def test_killed_worker_gives_the_same_bits(dask_cluster, seed):
     """A worker process is SIGKILLed while the sum runs, after it has finished
     some of the sum's tasks: the scheduler computes the lost ones again
     elsewhere, and the result is still the bits of math.fsum."""
-    from distributed import wait
-
     client = dask_cluster
     a = hard(int(np.random.default_rng([seed, 31]).integers(2**32)), 48_000)
     x = da.from_array(a, chunks=2000).map_blocks(_slow_copy, dtype=np.float64)
@@ -297,8 +300,22 @@ def test_killed_worker_gives_the_same_bits(dask_cluster, seed):
     os.kill(pid, signal.SIGKILL)
     result = future.result(timeout=180)
     assert bits(result) == bits(math.fsum(a))
-    wait(future)
+    # The scheduler's own record: some of the sum's tasks reached memory twice (computed again after the kill).
+    story = client.run_on_scheduler(_memory_transitions, keys=sorted(map(str, ours)))
+    recomputed = [k for k, n in story.items() if n >= 2]
+    assert recomputed, "no task of the sum was computed twice: the kill did not cost anything"
     assert victim not in client.scheduler_info()["workers"], "the killed worker is still listed"
+
+
+def _memory_transitions(dask_scheduler, keys):
+    """On the scheduler: for each key, how many times it went to memory."""
+    wanted = set(keys)
+    counts = dict.fromkeys(wanted, 0)
+    for entry in dask_scheduler.transition_log:
+        key, finish = str(entry[0]), entry[2]
+        if key in wanted and finish == "memory":
+            counts[key] += 1
+    return counts
 
 
 # ------------------------------------------------------------ array query planning
@@ -324,3 +341,17 @@ def test_array_query_planning_mode(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+def test_unknown_chunk_sizes(compute, seed):
+    """After boolean indexing Dask does not know the chunk sizes (nan): the reduction does not need them."""
+    a = hard(int(np.random.default_rng([seed, 41]).integers(2**32)), 30_000)
+    x = da.from_array(a, chunks=4096)
+    pos = x[x > 0]
+    assert any(math.isnan(c) for c in pos.chunks[0])
+    m = da.from_array(a.reshape(300, 100), chunks=(64, 30))
+    rows = m[m[:, 0] > 0]  # unknown sizes along axis 0
+    r_pos, r_rows = compute(mdask.fast_sum(pos), mdask.fast_sum(rows, axis=0))
+    assert bits(r_pos) == bits(math.fsum(a[a > 0]))
+    kept = a.reshape(300, 100)[a.reshape(300, 100)[:, 0] > 0]
+    assert [bits(v) for v in r_rows] == [bits(math.fsum(col)) for col in kept.T]
