@@ -3,8 +3,9 @@ the engines' own sums change with the partitioning, mylib's exact sums do not.
 
     pip install "mylib-ffi[dask,spark]"        # Spark also needs Java 17
     python examples/python/distributed_sum.py  # from a checkout: make example-distributed
+    python examples/python/distributed_sum.py 100000   # another number of values
 
-The data: 400,000 float64 values spread over 20 decades, most of them
+The data: 400,000 float64 values (or the number given) spread over 20 decades, most of them
 cancelling against a slightly perturbed twin, so that the sum is a small
 residue of huge terms (where a float sum depends on the order of its adds).
 """
@@ -45,7 +46,8 @@ def dask_rows(data: np.ndarray) -> list:
 
     rows = []
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster):
-        for chunks in (400_000, 200_000, 65_536, 10_000, 7_777, 1_000):
+        n = data.size
+        for chunks in (n, n // 2, 65_536, 10_000, 7_777, 1_000):
             x = da.from_array(data, chunks=chunks)
             rows.append((f"{x.numblocks[0]} chunks of {chunks}", float(x.sum().compute()),
                          float(mylib.dask.fast_sum(x).compute())))
@@ -76,7 +78,7 @@ def spark_rows(data: np.ndarray) -> list:
 
 
 def main() -> int:
-    data = hard_data()
+    data = hard_data(int(float(sys.argv[1])) if len(sys.argv) > 1 else 400_000)
     reference = math.fsum(data)
     print(f"{data.size:,} float64 values; math.fsum = {reference!r}")
     for title, rows in (("Dask (LocalCluster, 2 worker processes)", dask_rows), ("Spark (local[2])", spark_rows)):

@@ -37,19 +37,23 @@ def chunkings(rng: np.random.Generator, n: int) -> list:
         random_cuts(rng, n, 60),
         (huge, *([1] * 40)),
         (0, *random_cuts(rng, n, 5), 0),
-        max(1, n // 600),  # ~600 chunks of ~100 elements
+        max(1, n // 250),  # ~250 chunks of ~160 elements
     ]
 
 
 # ------------------------------------------------------------ exact, whatever the split
-@pytest.mark.parametrize("family", FAMILIES)
-def test_total_is_fsum_for_every_chunking(compute, seed, family):
-    rng = np.random.default_rng([seed, FAMILIES.index(family)])
-    a = hard(int(rng.integers(2**32)), 40_000, family)
-    ref = bits(math.fsum(a))
-    arrays = [da.from_array(a, chunks=(c,) if isinstance(c, int) else (c,)) for c in chunkings(rng, a.size)]
-    got = compute(*[mdask.fast_sum(x) for x in arrays])
-    assert [bits(g) for g in got] == [ref] * len(arrays)
+def test_total_is_fsum_for_every_family_and_chunking(compute, seed):
+    """Every data family, every chunking family, in one graph per scheduler."""
+    sums, refs = [], []
+    for i, family in enumerate(FAMILIES):
+        rng = np.random.default_rng([seed, i])
+        a = hard(int(rng.integers(2**32)), 40_000, family)
+        whole = da.from_array(a, chunks=a.size)  # the data in the graph once, cut by rechunk
+        for c in chunkings(rng, a.size):
+            sums.append(mdask.fast_sum(whole.rechunk((c,))))
+            refs.append((family, c if isinstance(c, int) else f"{len(c)} chunks", bits(math.fsum(a))))
+    got = compute(*sums)
+    assert [(f, c, bits(g)) for (f, c, _), g in zip(refs, got)] == refs
 
 
 @pytest.mark.parametrize("split_every", [2, 3, 8, 64])

@@ -13,7 +13,7 @@ from conftest import REPO
 
 
 def test_example_shows_engine_sums_vary_and_mylib_does_not():
-    proc = subprocess.run([sys.executable, os.fspath(REPO / "examples" / "python" / "distributed_sum.py")],
+    proc = subprocess.run([sys.executable, os.fspath(REPO / "examples" / "python" / "distributed_sum.py"), "100000"],
                           capture_output=True, text=True, timeout=600, env=dict(os.environ))
     assert proc.returncode == 0, proc.stderr[-3000:]
     verdicts = re.findall(r"-> the engine's sum: (\d+) different result\(s\); mylib's: (\d+)(, equal to math.fsum)?",

@@ -18,7 +18,7 @@ import mylib
 import mylib.spark as mspark
 from harddata import FAMILIES, bits, exact, hard
 
-PARTITIONS = (1, 2, 3, 5, 8, 17)
+PARTITIONS = (1, 3, 8, 17)
 
 
 def frame(spark, values, name="x"):
