@@ -37,6 +37,15 @@ os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
 SEED = int(os.environ.get("MYLIB_DIST_SEED") or random.SystemRandom().randrange(2**32))
 
 
+def pytest_sessionstart(session):
+    """Stops the run with one clear failure when the package lacks the accumulator these sums merge."""
+    import mylib
+
+    if not hasattr(mylib, "ExactSum"):
+        pytest.exit(f"mylib {mylib.__version__} at {os.path.dirname(mylib.__file__)} has no ExactSum (the mergeable "
+                    "exact accumulator of issue 15): mylib.dask and mylib.spark need it", returncode=1)
+
+
 def pytest_report_header(config):
     import mylib
 
