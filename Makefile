@@ -3,7 +3,7 @@
 #   make            build the release library (shared + static) and the Python modules
 #   make demo       build and run the C and Python examples
 #   make test       every test: Rust, header drift, exported symbols, C (sanitizers), install, Python
-#   make bench      benchmarks (table, JSON, PNG under bench/results/)
+#   make bench      benchmarks (table, JSON, PNG under bench/results/), then BENCH_TARGETS
 #   make install    PREFIX=/usr/local DESTDIR=   (uninstall: same variables); installs the
 #                   library, header, pkg-config (mylib, mylib-static) and CMake package
 #   make header     copy the header generated from the Rust sources to include/mylib.h
@@ -86,6 +86,8 @@ VENV_STAMP := $(VENV)/.done
 TEST_TARGETS := test-rust test-header test-symbols test-c test-count test-install test-python test-pypy
 # Suites .ci/run runs after `make demo` and `make test` (mk/*.mk fragments append theirs).
 CI_TARGETS :=
+# Benchmarks `make bench` runs after bench/run.py, one after the other (mk/*.mk fragments append theirs).
+BENCH_TARGETS :=
 
 .PHONY: all lib header demo test test-rust test-header test-symbols test-c test-install test-python \
         test-pypy test-count install uninstall bench clean python venv ci-targets
@@ -288,6 +290,7 @@ uninstall:
 bench: all
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	$(VPY) bench/run.py
+	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t; done
 
 # The extra suites .ci/run runs, one per line.
 ci-targets:
