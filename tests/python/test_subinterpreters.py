@@ -4,7 +4,8 @@ The C API backend is a multi-phase module whose Python objects all live in its
 module state, and it declares ``Py_mod_multiple_interpreters =
 Py_MOD_PER_INTERPRETER_GIL_SUPPORTED``: in a ``concurrent.interpreters``
 interpreter (CPython 3.14+) ``import mylib`` picks capi, works and prints
-nothing.
+nothing. Where capi cannot load, the fallback past the cffi modules (which
+are single-phase, so refused there) is silent too.
 
 Each test runs a real ``concurrent.interpreters`` scenario in a child process
 and checks all of its output: the subinterpreters assert (a failure comes back
@@ -139,6 +140,42 @@ def test_each_interpreter_has_its_own_module(capi):
         print(mylib.BACKEND, mylib.add.__self__.__name__)
         """,
         "capi mylib._mylib_capi\n",
+    )
+
+
+#: Run in a subinterpreter by the fallback test: capi made unavailable, the
+#: cffi modules refused, ctypes used.
+_FALLBACK = """
+sys.modules["mylib._mylib_capi"] = None  # capi unavailable
+import mylib
+assert mylib.BACKEND == "ctypes", mylib.BACKEND
+assert mylib.add(2, 3) == 5 and mylib.process(lambda v: v * v, 7) == 49
+for name in ("cffi_compiled", "cffi_binding"):
+    try:
+        __import__("mylib." + name)
+    except ImportError:
+        pass
+    else:
+        raise AssertionError("mylib." + name + " was imported in an isolated subinterpreter")
+"""
+
+
+@needs_interpreters
+@pytest.mark.parametrize("cffi_importable", [True, False], ids=["cffi-importable", "cffi-missing"])
+def test_fallback_past_the_cffi_modules_is_silent(cffi_importable):
+    """Where capi cannot load in a subinterpreter, import mylib falls back past the single-phase cffi modules
+    to ctypes without printing. (3.14 runs a single-phase init in the main interpreter and printed its failure,
+    "Exception while importing from subinterpreter: ... No module named '_cffi_backend'", where cffi is missing.)"""
+    hide = "" if cffi_importable else "sys.modules['_cffi_backend'] = None  # as if cffi were not installed"
+    check(
+        f"""
+        {hide}
+        interp = interpreters.create()
+        run(interp, "import sys", {hide!r}, {_FALLBACK!r})
+        interp.close()
+        print("silent")
+        """,
+        "silent\n",
     )
 
 
