@@ -272,16 +272,23 @@ PointLike = Union[Point, "tuple[int, int]"]
 
 # ------------------------------------------------------------ callbacks
 #: A ``process`` call's state is a list ``[callable, result, exception]``
-#: (a list, not an object with ``__init__``: it is made on every call, and a
-#: list costs a quarter of the time). C reaches it through ``user_data``, a key
-#: into ``_calls``.
+#: (a list, not an object with ``__init__``: a list costs a quarter of the
+#: time). C reaches it through ``user_data``, a key into ``_calls``.
 CALLBACK, RESULT, EXC = 0, 1, 2
 Call = list
 
 
-#: The ``process`` calls in progress (every thread, every backend): key → Call.
-#: The key is the Call's id, unique while it lives; C gets it as ``user_data``.
+#: Every Call made so far (every thread, every backend): key → Call. The key is
+#: the Call's id (a Call is never freed, so the key stays unique); C gets it as
+#: ``user_data``.
 _calls: dict[int, list] = {}
+
+#: The Calls not in use, as ``(key, Call)``, emptied (``[None, None, None]``).
+#: A ``process`` call takes one and puts it back (``list.pop`` and ``append``
+#: are atomic: threads and re-entrant calls never share one): no new key, no
+#: dict insertion and deletion per call (on PyPy, ``id()`` of a new object
+#: and the insertion cost twice the C round trip itself).
+_idle: list = []
 
 
 def _callback_result(r: object) -> int:
@@ -498,14 +505,19 @@ def process(callback: Callable[[int], int], value: int) -> int:
         raise TypeError(f"process() callback must be callable, not {type(callback).__name__}")
     if value.__class__ is not int or not -2147483648 <= value <= 2147483647:
         value = c_int(value, "value", "process")
-    call = [callback, None, None]  # CALLBACK, RESULT, EXC
-    key = id(call)
-    _calls[key] = call
     try:
+        key, call = _idle.pop()
+    except IndexError:
+        call = [None, None, None]  # CALLBACK, RESULT, EXC
+        key = id(call)
+        _calls[key] = call
+    try:
+        call[0] = callback
         status = _c_process(key, value)
+        result, exc = call[1], call[2]
     finally:
-        del _calls[key]
-    result, exc = call[1], call[2]
+        call[0] = call[1] = call[2] = None  # the Call keeps nothing of this call
+        _idle.append((key, call))
     if status == 0 and result is not None and exc is None:
         return result
     if exc is None:
