@@ -436,3 +436,41 @@ def test_private_api_subinterpreter_on_3_12_and_3_13(capi):
     else:
         assert "ImportError" in out and "_ctypes does not support loading in subinterpreters" in out, out
         assert proc.stderr == b""
+
+
+#: A legacy subinterpreter (shared GIL, single-phase modules allowed, as in
+#: mod_wsgi) and main, both on the backend MYLIB_BACKEND names.
+_LEGACY = """
+import _interpreters, mylib
+backend = mylib.BACKEND
+code = '''
+import mylib
+assert mylib.BACKEND == %r, mylib.BACKEND
+for k in range(100):
+    assert mylib.process(lambda v: v + 7, k) == k + 7
+    assert mylib.process(callback=lambda v: v * 2, value=k) == 2 * k
+''' % backend
+legacy = _interpreters.create("legacy")
+for _ in range(2):
+    failed = _interpreters.exec(legacy, code)
+    assert failed is None, failed
+    assert mylib.process(lambda v: v - 1, 5) == 4 and mylib.process(callback=abs, value=-3) == 3
+_interpreters.destroy(legacy)
+assert mylib.process(lambda v: v * 5, 3) == 15
+print(backend)
+"""
+
+
+@needs_interpreters
+@pytest.mark.parametrize("backend", list(helpers.BACKEND_NAME.values()))
+def test_every_backend_in_a_legacy_subinterpreter_and_main(backend):
+    """A legacy subinterpreter (shared GIL, where even the single-phase cffi modules load) and the main
+    interpreter on the same backend: each interpreter's callbacks reach its own trampoline and Calls (cffi
+    keeps extern "Python" functions per interpreter), before and after the subinterpreter is destroyed."""
+    module = {v: k for k, v in helpers.BACKEND_NAME.items()}[backend]
+    if not helpers.backend_available(module):
+        pytest.skip(f"mylib.{module} is not available here")
+    if not hasattr(__import__("_interpreters"), "create"):
+        pytest.skip("this CPython's private _interpreters module has no create()")
+    proc = run_python(_LEGACY, env={"MYLIB_BACKEND": backend})
+    assert (proc.stdout.decode(), proc.stderr.decode()) == (backend + "\n", "")
