@@ -143,6 +143,26 @@ def test_each_interpreter_has_its_own_module(capi):
     )
 
 
+@needs_interpreters
+def test_interpreter_call_runs_mylib_functions(capi):
+    """Interpreter.call(mylib.add, ...) sends the function by reference: the subinterpreter imports mylib and
+    runs its own copy; an error comes back as ExecutionFailed naming the mylib exception."""
+    check(
+        """
+        import mylib
+        interp = interpreters.create()
+        print(interp.call(mylib.add, 2, 3), interp.call(mylib.process, abs, -3), interp.call(mylib.sum_array, [1, 2, 3]))
+        try:
+            interp.call(mylib.add, 2**31 - 1, 1)
+        except interpreters.ExecutionFailed as e:
+            print(e.excinfo.type.__name__)
+        print(interp.call(mylib.fast_sum, [0.1] * 10))
+        interp.close()
+        """,
+        "5 3 6\nMylibOverflowError\n1.0\n",
+    )
+
+
 #: Run in a subinterpreter by the fallback test: capi made unavailable, the
 #: cffi modules refused, ctypes used.
 _FALLBACK = """
