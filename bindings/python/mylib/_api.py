@@ -590,7 +590,8 @@ def bind(module_globals: dict, primitives: dict[str, Any]) -> dict[str, Any]:
     if missing:
         raise ImportError(f"{module_globals.get('__name__')} lacks the primitives {', '.join(missing)}")
     namespace = ModuleType(__name__).__dict__
-    namespace.update(globals())
+    # Each name written once: PyPy reads a rewritten global from a cell on every call.
+    namespace.update((name, value) for name, value in globals().items() if name not in primitives)
     namespace.update(primitives)
     for name in _BOUND:
         f = namespace[name]
