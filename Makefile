@@ -4,6 +4,7 @@
 #   make demo       build and run the C and Python examples
 #   make test       every test: Rust, header drift, exported symbols, C (sanitizers), install, Python
 #   make bench      benchmarks (table, JSON, PNG under bench/results/), then BENCH_TARGETS
+#   make bench-pypy the same under PyPy, with its goals (bench/results/bench-pypy.*)
 #   make install    PREFIX=/usr/local DESTDIR=   (uninstall: same variables); installs the
 #                   library, header, pkg-config (mylib, mylib-static) and CMake package
 #   make header     copy the header generated from the Rust sources to include/mylib.h
@@ -90,7 +91,7 @@ CI_TARGETS :=
 BENCH_TARGETS :=
 
 .PHONY: all lib header demo test test-rust test-header test-symbols test-c test-install test-python \
-        test-pypy test-count install uninstall bench clean python venv ci-targets
+        test-pypy test-count install uninstall bench bench-pypy clean python venv ci-targets
 
 include $(sort $(wildcard mk/*.mk))
 
@@ -291,6 +292,15 @@ bench: all
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	$(VPY) bench/run.py
 	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t; done
+
+# The same under PyPy, in test-pypy's venv with the checkout's PyPy build of
+# the compiled module (no plot: matplotlib is not pinned for PyPy).
+bench-pypy: $(PKG_LIB) $(PKG_HEADER)
+	@command -v $(PYPY) >/dev/null 2>&1 || { echo "bench-pypy: $(PYPY) is not on PATH (Debian: apt-get install pypy3 pypy3-dev pypy3-venv)" >&2; exit 1; }
+	test -x $(PYPY_VENV)/bin/python || $(PYPY) -m venv $(PYPY_VENV)
+	$(PYPY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+	$(PYPY_VENV)/bin/python bindings/python/build_cffi.py --inplace
+	$(PYPY_VENV)/bin/python bench/run.py
 
 # The extra suites .ci/run runs, one per line.
 ci-targets:

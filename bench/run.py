@@ -8,10 +8,13 @@ sums at each size, a read-bandwidth reference; the exact sum against numpy.sum
 direct), and its error in ulps against the condition number beside numpy.sum
 and a plain loop. All figures are medians of repeats; every goal is a ratio of
 figures taken in this same run. Writes bench/results/bench.{json,txt,png} and
-bench/results/accuracy.png.
+bench/results/accuracy.png (under PyPy: bench-pypy.*, with PyPy's own goals:
+the default backend's add and process within 1.3 times a raw cffi API-mode
+call).
 
     make bench                 # sizes 1e3 1e5 1e7 1e8
     MYLIB_BENCH_SIZES="1e3 1e5" make bench
+    make bench-pypy            # the same under pypy3
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bindings" / "python"))
 OUT = ROOT / "bench" / "results"
+PYPY = sys.implementation.name == "pypy"
+STEM = "bench-pypy" if PYPY else "bench"  # each interpreter keeps its own results
 
 import numpy as np  # noqa: E402
 from cffi import FFI  # noqa: E402
@@ -60,42 +65,53 @@ SIZES = [int(float(s)) for s in os.environ.get("MYLIB_BENCH_SIZES", "1e3 1e5 1e7
 REPEATS = 7
 
 
-def median_time(fn, min_sample=0.02, repeats=REPEATS):
-    """Seconds per call of fn: median of `repeats` samples of >= min_sample s."""
+_LOOP = """
+def loop(fn, n):
+    t0 = perf_counter()
+    for _ in range(n):
+        fn()
+    return perf_counter() - t0
+"""
+
+
+def timing_loop():
+    """``loop(fn, n)``: seconds for n calls of fn, in code of its own. PyPy's
+    JIT compiles one loop per place in the code: a loop shared by every row is
+    specialised for the first callable timed in it and reaches the others
+    through bridges (PyPy's figures came out 2-6 times off, in any order). On
+    CPython it is the same loop as ever (fn a local)."""
+    ns = {"perf_counter": time.perf_counter}
+    exec(compile(_LOOP, "<bench timing loop>", "exec"), ns)  # noqa: S102 - our own constant
+    return ns["loop"]
+
+
+def calls_per_sample(loop, fn, min_sample):
+    """How many calls of fn take at least min_sample seconds (warming loop up)."""
     n = 1
     while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        dt = time.perf_counter() - t0
+        dt = loop(fn, n)
         if dt >= min_sample or n >= 1 << 24:
-            break
+            return n
         n *= 2 if dt == 0 else max(2, min(16, int(min_sample / dt) + 1))
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        samples.append((time.perf_counter() - t0) / n)
-    return statistics.median(samples)
+
+
+def median_time(fn, min_sample=0.02, repeats=REPEATS):
+    """Seconds per call of fn: median of `repeats` samples of >= min_sample s."""
+    loop = timing_loop()
+    n = calls_per_sample(loop, fn, min_sample)
+    return statistics.median(loop(fn, n) / n for _ in range(repeats))
 
 
 def paired_ratio(fa, fb, repeats=11):
     """Median over interleaved samples of time(fa) / time(fb): both sides see
     the same machine noise, so the ratio is steadier than a ratio of medians."""
-    ta, tb = median_time(fa, repeats=1), median_time(fb, repeats=1)
-    na = max(1, int(0.02 / max(ta, 1e-9)))
-    nb = max(1, int(0.02 / max(tb, 1e-9)))
+    loop_a, loop_b = timing_loop(), timing_loop()
+    na = calls_per_sample(loop_a, fa, 0.02)
+    nb = calls_per_sample(loop_b, fb, 0.02)
     ratios = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(na):
-            fa()
-        a = (time.perf_counter() - t0) / na
-        t0 = time.perf_counter()
-        for _ in range(nb):
-            fb()
-        b = (time.perf_counter() - t0) / nb
+        a = loop_a(fa, na) / na
+        b = loop_b(fb, nb) / nb
         ratios.append(a / b)
     return statistics.median(ratios)
 
@@ -221,6 +237,8 @@ def per_call_results():
     for backend, raws in own_raw.items():
         for raw_name in raws if backend in BACKENDS else []:
             ratios[f"add: {backend} / {raw_name}"] = paired_ratio(add_rows[backend], add_rows[raw_name])
+    if PYPY:  # issue 17: the default backend's callback round trip against raw cffi API mode's
+        ratios[f"process: {DEFAULT} / raw cffi API"] = paired_ratio(process_rows[DEFAULT], process_rows["raw cffi API"])
     if "mylib.capi" in BACKENDS:
         ratios["add: mylib.capi / operator.add(3, 4)"] = paired_ratio(
             add_rows["mylib.capi"], add_rows["operator.add(3, 4) (a builtin call)"])
@@ -504,6 +522,8 @@ def main():
     for k, v in ratios.items():
         if k.startswith("add: mylib.capi"):
             goal(k + " (time)", v, 2.0, at_most=True)
+        elif PYPY and k in (f"add: {DEFAULT} / raw cffi API", f"process: {DEFAULT} / raw cffi API"):
+            goal(k + " (time, PyPy)", v, 1.3, at_most=True)  # issue 17
         elif k.startswith("add: "):
             goal(k + " (time)", v, 1.5, at_most=True)
         elif k.startswith(f"callback: {DEFAULT} ") or k.startswith("callback: mylib.capi "):
@@ -538,7 +558,7 @@ def main():
     report = "\n".join(lines)
     print(report)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "bench.txt").write_text(report + "\n")
+    (OUT / f"{STEM}.txt").write_text(report + "\n")
     data = {
         "sizes": SIZES, "rust": rust, "c": c, "add_ns": add, "process_ns": process,
         "gbps": {str(n): v for n, v in table.items()}, "accuracy": acc, "exact": exact, "ratios": ratios,
@@ -547,13 +567,16 @@ def main():
         "goals": [{"goal": t, "value": v, "needed": nd, "at_most": am, "met": ok} for t, v, nd, am, ok in goals],
         "backend": mylib.BACKEND, "cpu_path": rust["best_path"],
     }
-    (OUT / "bench.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+    (OUT / f"{STEM}.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+    written = [OUT / f"{STEM}.json", OUT / f"{STEM}.txt"]
     try:
         plot(table)
+        written.append(OUT / f"{STEM}.png")
         plot_accuracy(acc)
+        written.append(OUT / "accuracy.png")
     except ImportError:
         print("matplotlib missing: no PNG (pip install -r bench/requirements.txt)", file=sys.stderr)
-    print(f"\nwrote {OUT / 'bench.json'}, {OUT / 'bench.txt'}, {OUT / 'bench.png'} and {OUT / 'accuracy.png'}")
+    print(f"\nwrote {', '.join(map(str, written))}")
 
 
 def plot(table):
@@ -580,7 +603,7 @@ def plot(table):
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(OUT / "bench.png", dpi=110)
+    fig.savefig(OUT / f"{STEM}.png", dpi=110)
 
 
 if __name__ == "__main__":

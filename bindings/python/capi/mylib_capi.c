@@ -17,6 +17,11 @@
  * instruction -- keeps it and fails the C call; process() then raises it with
  * its own traceback. No Python frame of ours is in the way, so nothing can be
  * lost between the callable and process().
+ *
+ * Subinterpreters: multi-phase init, and every object lives in the module's
+ * state (no C global holds a Python object), so each interpreter -- with its
+ * own GIL -- has its own module; the fast functions reach it through their
+ * __self__ (the module), the trampolines through user_data.
  */
 #define Py_LIMITED_API 0x030B0000
 #define PY_SSIZE_T_CLEAN
@@ -33,14 +38,24 @@
 #define RELEASE_GIL_FROM 4096
 
 /* ------------------------------------------------------------------ state */
-/* Set once by setup(), from mylib/capi.py. */
-static PyObject *calls_dict;       /* _api._calls: key -> [callable, result, exception] */
-static PyObject *callback_result;  /* _api._callback_result: a callback's result by the int rule */
-static PyObject *fail_function;    /* _api._fail: status -> the exception */
-
 enum { FAST_ADD, FAST_SUM_ARRAY, FAST_FAST_SUM, FAST_PROCESS, FAST_COUNT };
-static PyObject *slow_paths[FAST_COUNT]; /* the API functions as written, bound to this backend */
-static PyObject *docs[FAST_COUNT];       /* their docstrings (UTF-8 kept alive for the method defs) */
+
+/* The module's state, one per interpreter (per module object). The objects are
+   set once by setup(), from mylib/capi.py, and dropped by module_clear; the
+   method definitions and their docstrings stay until the module is freed,
+   after the last fast function (which holds the module) is gone. */
+typedef struct {
+    PyObject *calls_dict;      /* _api._calls: key -> [callable, result, exception] */
+    PyObject *callback_result; /* _api._callback_result: a callback's result by the int rule */
+    PyObject *fail_function;   /* _api._fail: status -> the exception */
+    PyObject *slow_paths[FAST_COUNT]; /* the API functions as written, bound to this backend */
+    PyMethodDef fast_defs[FAST_COUNT]; /* the fast functions, with the API's docstrings */
+    char *docs[FAST_COUNT];            /* those docstrings, UTF-8, owned (PyMem_Malloc) */
+} module_state;
+
+static module_state *get_state(PyObject *module) {
+    return (module_state *)PyModule_GetState(module);
+}
 
 /* ------------------------------------------------------------------ helpers */
 /* An exact int that fits a C int: the fast path's only int. */
@@ -62,10 +77,15 @@ static int exact_c_int(PyObject *o, int *out) {
     return 1;
 }
 
-/* Calls the slow path with the vectorcall arguments (positional + kwnames). */
-static PyObject *slow(int which, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
-    PyObject *tuple, *kwargs = NULL, *result;
+/* Calls the slow path with the vectorcall arguments (positional + kwnames);
+   `module` is the fast function's __self__. */
+static PyObject *slow(PyObject *module, int which, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+    PyObject *tuple, *kwargs = NULL, *result, *slow_path = get_state(module)->slow_paths[which];
     Py_ssize_t i, nkw = kwnames ? PyTuple_Size(kwnames) : 0;
+    if (slow_path == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "mylib._mylib_capi: the module was cleared (interpreter shutdown)");
+        return NULL;
+    }
     tuple = PyTuple_New(nargs);
     if (tuple == NULL) {
         return NULL;
@@ -88,7 +108,7 @@ static PyObject *slow(int which, PyObject *const *args, Py_ssize_t nargs, PyObje
             }
         }
     }
-    result = PyObject_Call(slow_paths[which], tuple, kwargs);
+    result = PyObject_Call(slow_path, tuple, kwargs);
     Py_DECREF(tuple);
     Py_XDECREF(kwargs);
     return result;
@@ -139,14 +159,13 @@ static int get_items(PyObject *obj, Py_buffer *view, char code, Py_ssize_t items
 static PyObject *fast_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
     int a, b;
     int64_t sum;
-    (void)self;
     /* The same entry point as every backend (so the same debug log line);
        a failure falls to the API, which calls it again for the error. */
     if (kwnames == NULL && nargs == 2 && exact_c_int(args[0], &a) && exact_c_int(args[1], &b) &&
         (sum = mylib_add_packed(a, b)) >= INT_MIN) {
         return PyLong_FromLongLong(sum);
     }
-    return slow(FAST_ADD, args, nargs, kwnames);
+    return slow(self, FAST_ADD, args, nargs, kwnames);
 }
 
 /* ------------------------------------------------------------------ sums */
@@ -154,16 +173,15 @@ static PyObject *fast_sum_array(PyObject *self, PyObject *const *args, Py_ssize_
     Py_buffer view;
     int64_t sum = 0;
     int status, got;
-    (void)self;
     if (kwnames != NULL || nargs != 1) {
-        return slow(FAST_SUM_ARRAY, args, nargs, kwnames);
+        return slow(self, FAST_SUM_ARRAY, args, nargs, kwnames);
     }
     got = get_items(args[0], &view, 'i', 4);
     if (got < 0) {
         return NULL;
     }
     if (got == 0) {
-        return slow(FAST_SUM_ARRAY, args, nargs, kwnames);
+        return slow(self, FAST_SUM_ARRAY, args, nargs, kwnames);
     }
     if (view.len / 4 >= RELEASE_GIL_FROM) {
         Py_BEGIN_ALLOW_THREADS
@@ -174,7 +192,7 @@ static PyObject *fast_sum_array(PyObject *self, PyObject *const *args, Py_ssize_
     }
     PyBuffer_Release(&view);
     if (status != MYLIB_OK) {
-        return slow(FAST_SUM_ARRAY, args, nargs, kwnames);
+        return slow(self, FAST_SUM_ARRAY, args, nargs, kwnames);
     }
     return PyLong_FromLongLong((long long)sum);
 }
@@ -183,16 +201,15 @@ static PyObject *fast_fast_sum(PyObject *self, PyObject *const *args, Py_ssize_t
     Py_buffer view;
     double sum = 0.0;
     int status, got;
-    (void)self;
     if (kwnames != NULL || nargs != 1) {
-        return slow(FAST_FAST_SUM, args, nargs, kwnames);
+        return slow(self, FAST_FAST_SUM, args, nargs, kwnames);
     }
     got = get_items(args[0], &view, 'd', 8);
     if (got < 0) {
         return NULL;
     }
     if (got == 0) {
-        return slow(FAST_FAST_SUM, args, nargs, kwnames);
+        return slow(self, FAST_FAST_SUM, args, nargs, kwnames);
     }
     if (view.len / 8 >= RELEASE_GIL_FROM) {
         Py_BEGIN_ALLOW_THREADS
@@ -203,7 +220,7 @@ static PyObject *fast_fast_sum(PyObject *self, PyObject *const *args, Py_ssize_t
     }
     PyBuffer_Release(&view);
     if (status != MYLIB_OK) {
-        return slow(FAST_FAST_SUM, args, nargs, kwnames);
+        return slow(self, FAST_FAST_SUM, args, nargs, kwnames);
     }
     return PyFloat_FromDouble(sum);
 }
@@ -237,6 +254,7 @@ static void raise_exception(PyObject *exc) {
 
 /* The state of one fast process() call, on its C stack. */
 typedef struct {
+    module_state *state; /* of the module whose process() this is */
     PyObject *callback; /* borrowed: the caller holds it for the call */
     PyObject *exc;      /* owned: the exception to raise, or NULL */
     int done;
@@ -245,13 +263,13 @@ typedef struct {
 
 /* A callback's result as a C int by the int rule (the API's own function for
    anything but an exact int in range); -1 with an exception set on failure. */
-static int checked_result(PyObject *r, int *out) {
+static int checked_result(module_state *state, PyObject *r, int *out) {
     PyObject *converted;
     int ok;
     if (exact_c_int(r, out)) {
         return 0;
     }
-    converted = PyObject_CallFunctionObjArgs(callback_result, r, NULL);
+    converted = PyObject_CallFunctionObjArgs(state->callback_result, r, NULL);
     if (converted == NULL) {
         return -1;
     }
@@ -272,7 +290,7 @@ static int fast_trampoline(void *user_data, int value, int *result_out) {
     r = arg ? PyObject_CallFunctionObjArgs(st->callback, arg, NULL) : NULL;
     Py_XDECREF(arg);
     if (r != NULL) {
-        int failed = checked_result(r, &v);
+        int failed = checked_result(st->state, r, &v);
         Py_DECREF(r);
         if (!failed) {
             st->result = v;
@@ -289,9 +307,10 @@ static int fast_trampoline(void *user_data, int value, int *result_out) {
 static PyObject *fast_process(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
     call_state st;
     int value, out = 0, status;
-    (void)self;
-    if (kwnames != NULL || nargs != 2 || !PyCallable_Check(args[0]) || !exact_c_int(args[1], &value)) {
-        return slow(FAST_PROCESS, args, nargs, kwnames);
+    st.state = get_state(self);
+    if (kwnames != NULL || nargs != 2 || !PyCallable_Check(args[0]) || !exact_c_int(args[1], &value) ||
+        st.state->fail_function == NULL) {
+        return slow(self, FAST_PROCESS, args, nargs, kwnames);
     }
     st.callback = args[0];
     st.exc = NULL;
@@ -309,7 +328,7 @@ static PyObject *fast_process(PyObject *self, PyObject *const *args, Py_ssize_t 
         return NULL;
     }
     {   /* A failure of the library itself (e.g. a caught panic). */
-        PyObject *exc = PyObject_CallFunction(fail_function, "i", status);
+        PyObject *exc = PyObject_CallFunction(st.state->fail_function, "i", status);
         if (exc != NULL) {
             PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
             Py_DECREF(exc);
@@ -320,10 +339,17 @@ static PyObject *fast_process(PyObject *self, PyObject *const *args, Py_ssize_t 
 
 /* ------------------------------------------------------------------ primitives */
 /* The callback path of the API as written (process() off the fast path):
-   user_data is the key of the call in _api._calls. */
+   user_data points to the key of the call in _api._calls and the module's
+   state, on the C stack of prim_process. */
+typedef struct {
+    module_state *state;
+    long long key;
+} key_call;
+
 static int key_trampoline(void *user_data, int value, int *result_out) {
-    PyObject *key = PyLong_FromLongLong((long long)(intptr_t)user_data);
-    PyObject *call = key ? PyDict_GetItemWithError(calls_dict, key) : NULL; /* borrowed */
+    const key_call *kc = (const key_call *)user_data;
+    PyObject *key = PyLong_FromLongLong(kc->key);
+    PyObject *call = key ? PyDict_GetItemWithError(kc->state->calls_dict, key) : NULL; /* borrowed */
     PyObject *callback, *arg = NULL, *r = NULL;
     int v;
     if (call == NULL) {
@@ -340,7 +366,7 @@ static int key_trampoline(void *user_data, int value, int *result_out) {
     arg = callback ? PyLong_FromLong(value) : NULL;
     r = arg ? PyObject_CallFunctionObjArgs(callback, arg, NULL) : NULL;
     Py_XDECREF(arg);
-    if (r != NULL && checked_result(r, &v) == 0) {
+    if (r != NULL && checked_result(kc->state, r, &v) == 0) {
         PyObject *stored = PyLong_FromLong(v);
         Py_DECREF(r);
         if (stored != NULL && PyList_SetItem(call, 1, stored) == 0) { /* steals `stored` */
@@ -362,19 +388,23 @@ static int key_trampoline(void *user_data, int value, int *result_out) {
 }
 
 static PyObject *prim_process(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    long long key;
+    key_call kc;
     int value, out = 0, status;
-    (void)self;
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "_c_process(key, value)");
         return NULL;
     }
-    key = PyLong_AsLongLong(args[0]);
+    kc.state = get_state(self);
+    if (kc.state->calls_dict == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "mylib._mylib_capi: setup() has not run, or the module was cleared");
+        return NULL;
+    }
+    kc.key = PyLong_AsLongLong(args[0]);
     value = (int)PyLong_AsLong(args[1]);
     if (PyErr_Occurred()) {
         return NULL;
     }
-    status = mylib_process(key_trampoline, (void *)(intptr_t)key, value, &out);
+    status = mylib_process(key_trampoline, &kc, value, &out);
     return PyLong_FromLong(status);
 }
 
@@ -412,7 +442,9 @@ static PyObject *library_address(PyObject *self, PyObject *unused) {
 }
 
 /* ------------------------------------------------------------------ setup */
-static PyMethodDef fast_defs[FAST_COUNT] = {
+/* The fast functions; each module state has its own copy (module_exec), whose
+   ml_doc setup() sets to the API's docstring. */
+static const PyMethodDef fast_def_templates[FAST_COUNT] = {
     {"add", (PyCFunction)(void (*)(void))fast_add, METH_FASTCALL | METH_KEYWORDS, NULL},
     {"sum_array", (PyCFunction)(void (*)(void))fast_sum_array, METH_FASTCALL | METH_KEYWORDS, NULL},
     {"fast_sum", (PyCFunction)(void (*)(void))fast_fast_sum, METH_FASTCALL | METH_KEYWORDS, NULL},
@@ -420,16 +452,17 @@ static PyMethodDef fast_defs[FAST_COUNT] = {
 };
 
 /* setup(calls, callback_result, fail, slow_paths: dict name -> function, docs: dict name -> str, module_name)
-   -> dict name -> the fast builtin, whose docstring is the API's. Once only. */
+   -> dict name -> the fast builtin, whose docstring is the API's and whose
+   __self__ is this module (its state). Once per module. */
 static PyObject *setup(PyObject *self, PyObject *args) {
+    module_state *state = get_state(self);
     PyObject *calls, *cb_result, *fail, *slows, *doc_map, *module_name, *out;
     int i;
-    (void)self;
     if (!PyArg_ParseTuple(args, "O!OOO!O!U", &PyDict_Type, &calls, &cb_result, &fail, &PyDict_Type, &slows,
                           &PyDict_Type, &doc_map, &module_name)) {
         return NULL;
     }
-    if (calls_dict != NULL) {
+    if (state->calls_dict != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "mylib._mylib_capi.setup runs once");
         return NULL;
     }
@@ -438,24 +471,37 @@ static PyObject *setup(PyObject *self, PyObject *args) {
         return NULL;
     }
     for (i = 0; i < FAST_COUNT; i++) {
-        PyObject *name = PyUnicode_FromString(fast_defs[i].ml_name);
+        PyObject *name = PyUnicode_FromString(state->fast_defs[i].ml_name);
         PyObject *f = name ? PyDict_GetItemWithError(slows, name) : NULL;
         PyObject *doc = name ? PyDict_GetItemWithError(doc_map, name) : NULL;
         PyObject *fn;
+        const char *text;
+        Py_ssize_t len;
         if (f == NULL || doc == NULL || !PyUnicode_Check(doc)) {
             Py_XDECREF(name);
             Py_DECREF(out);
             if (!PyErr_Occurred()) {
-                PyErr_Format(PyExc_KeyError, "setup: no slow path or doc for %s", fast_defs[i].ml_name);
+                PyErr_Format(PyExc_KeyError, "setup: no slow path or doc for %s", state->fast_defs[i].ml_name);
             }
             return NULL;
         }
         Py_INCREF(f);
-        slow_paths[i] = f;
-        Py_INCREF(doc);
-        docs[i] = doc;
-        fast_defs[i].ml_doc = PyUnicode_AsUTF8AndSize(doc, NULL);
-        fn = fast_defs[i].ml_doc ? PyCFunction_NewEx(&fast_defs[i], NULL, module_name) : NULL;
+        Py_XDECREF(state->slow_paths[i]);
+        state->slow_paths[i] = f;
+        /* The method definition outlives the str: a copy, freed with the module. */
+        text = PyUnicode_AsUTF8AndSize(doc, &len);
+        if (text != NULL) {
+            char *copy = (char *)PyMem_Malloc((size_t)len + 1);
+            if (copy == NULL) {
+                PyErr_NoMemory();
+            } else {
+                memcpy(copy, text, (size_t)len + 1);
+                PyMem_Free(state->docs[i]);
+                state->docs[i] = copy;
+                state->fast_defs[i].ml_doc = copy;
+            }
+        }
+        fn = PyErr_Occurred() ? NULL : PyCFunction_NewEx(&state->fast_defs[i], self, module_name);
         if (fn == NULL || PyDict_SetItem(out, name, fn) < 0) {
             Py_XDECREF(fn);
             Py_DECREF(name);
@@ -466,16 +512,16 @@ static PyObject *setup(PyObject *self, PyObject *args) {
         Py_DECREF(name);
     }
     Py_INCREF(calls);
-    calls_dict = calls;
+    state->calls_dict = calls;
     Py_INCREF(cb_result);
-    callback_result = cb_result;
+    state->callback_result = cb_result;
     Py_INCREF(fail);
-    fail_function = fail;
+    state->fail_function = fail;
     return out;
 }
 
 static PyMethodDef module_methods[] = {
-    {"setup", setup, METH_VARARGS, "Creates the fast functions (called once by mylib.capi)."},
+    {"setup", setup, METH_VARARGS, "Creates the fast functions (called once per module by mylib.capi)."},
     {"_c_add", (PyCFunction)(void (*)(void))prim_add, METH_FASTCALL, "Primitive: mylib_add_packed."},
     {"_c_process", (PyCFunction)(void (*)(void))prim_process, METH_FASTCALL, "Primitive: mylib_process with user_data = key."},
     {"_c_message", prim_message, METH_O, "Primitive: the message of the status just returned."},
@@ -483,12 +529,94 @@ static PyMethodDef module_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* ------------------------------------------------------------------ the module */
+static int module_exec(PyObject *module) {
+    module_state *state = get_state(module);
+    if (state == NULL) {
+        return -1;
+    }
+    memcpy(state->fast_defs, fast_def_templates, sizeof state->fast_defs);
+    return 0;
+}
+
+static int module_traverse(PyObject *module, visitproc visit, void *arg) {
+    module_state *state = get_state(module);
+    int i;
+    if (state == NULL) {
+        return 0;
+    }
+    Py_VISIT(state->calls_dict);
+    Py_VISIT(state->callback_result);
+    Py_VISIT(state->fail_function);
+    for (i = 0; i < FAST_COUNT; i++) {
+        Py_VISIT(state->slow_paths[i]);
+    }
+    return 0;
+}
+
+/* Drops the objects; the method definitions and docstrings stay (a fast
+   function still alive during a collection may be asked for its __doc__). */
+static int module_clear(PyObject *module) {
+    module_state *state = get_state(module);
+    int i;
+    if (state == NULL) {
+        return 0;
+    }
+    Py_CLEAR(state->calls_dict);
+    Py_CLEAR(state->callback_result);
+    Py_CLEAR(state->fail_function);
+    for (i = 0; i < FAST_COUNT; i++) {
+        Py_CLEAR(state->slow_paths[i]);
+    }
+    return 0;
+}
+
+/* The module is freed: no fast function (each holds the module) is left. */
+static void module_free(void *module) {
+    module_state *state = get_state((PyObject *)module);
+    int i;
+    module_clear((PyObject *)module);
+    if (state == NULL) {
+        return;
+    }
+    for (i = 0; i < FAST_COUNT; i++) {
+        PyMem_Free(state->docs[i]);
+        state->docs[i] = NULL;
+    }
+}
+
+/* Py_mod_multiple_interpreters and its values are in the stable ABI from
+   3.12 on; the limited API 3.11 headers this module is built with do not name
+   them, so their stable values are spelled here. */
+#ifdef Py_mod_multiple_interpreters
+#define MOD_MULTIPLE_INTERPRETERS Py_mod_multiple_interpreters
+#define MOD_PER_INTERPRETER_GIL_SUPPORTED Py_MOD_PER_INTERPRETER_GIL_SUPPORTED
+#else
+#define MOD_MULTIPLE_INTERPRETERS 3
+#define MOD_PER_INTERPRETER_GIL_SUPPORTED ((void *)2)
+#endif
+
+/* No state outside the module's, nothing process-wide in Python objects: any
+   interpreter, with its own GIL, may import it (3.12+; before 3.12 every
+   multi-phase module may be imported by any interpreter). */
+static PyModuleDef_Slot module_slots[] = {
+    {MOD_MULTIPLE_INTERPRETERS, MOD_PER_INTERPRETER_GIL_SUPPORTED}, /* 3.12+ only: see PyInit__mylib_capi */
+    {Py_mod_exec, (void *)module_exec},
+    {0, NULL},
+};
+
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "mylib._mylib_capi",
-    "The hot paths of mylib's API in C, for mylib.capi (see mylib/capi.py).", -1, module_methods,
-    NULL, NULL, NULL, NULL,
+    "The hot paths of mylib's API in C, for mylib.capi (see mylib/capi.py).", sizeof(module_state), module_methods,
+    module_slots, module_traverse, module_clear, module_free,
 };
 
 PyMODINIT_FUNC PyInit__mylib_capi(void) {
-    return PyModule_Create(&module_def);
+    /* Python 3.11 refuses a slot it does not know (SystemError): there the
+       slots start after Py_mod_multiple_interpreters. 3.11 has one GIL for all
+       interpreters, so this write cannot race; from 3.12 on nothing is written. */
+    if (Py_Version < 0x030C0000) {
+        module_def.m_slots = module_slots + 1;
+    }
+    return PyModuleDef_Init(&module_def);
 }

@@ -41,7 +41,7 @@ import array
 import operator
 import sys
 import threading
-from types import FunctionType
+from types import FunctionType, ModuleType
 from typing import Any, Callable, Iterable, Union
 
 from . import _errors
@@ -286,16 +286,23 @@ PointLike = Union[Point, "tuple[int, int]"]
 
 # ------------------------------------------------------------ callbacks
 #: A ``process`` call's state is a list ``[callable, result, exception]``
-#: (a list, not an object with ``__init__``: it is made on every call, and a
-#: list costs a quarter of the time). C reaches it through ``user_data``, a key
-#: into ``_calls``.
+#: (a list, not an object with ``__init__``: a list costs a quarter of the
+#: time). C reaches it through ``user_data``, a key into ``_calls``.
 CALLBACK, RESULT, EXC = 0, 1, 2
 Call = list
 
 
-#: The ``process`` calls in progress (every thread, every backend): key → Call.
-#: The key is the Call's id, unique while it lives; C gets it as ``user_data``.
+#: Every Call made so far (every thread, every backend): key → Call. The key is
+#: the Call's id (a Call is never freed, so the key stays unique); C gets it as
+#: ``user_data``.
 _calls: dict[int, list] = {}
+
+#: The Calls not in use, as ``(key, Call)``, emptied (``[None, None, None]``).
+#: A ``process`` call takes one and puts it back (``list.pop`` and ``append``
+#: are atomic: threads and re-entrant calls never share one): no new key, no
+#: dict insertion and deletion per call (on PyPy, ``id()`` of a new object
+#: and the insertion cost twice the C round trip itself).
+_idle: list = []
 
 
 def _callback_result(r: object) -> int:
@@ -529,14 +536,19 @@ def process(callback: Callable[[int], int], value: int) -> int:
         raise TypeError(f"process() callback must be callable, not {type(callback).__name__}")
     if value.__class__ is not int or not -2147483648 <= value <= 2147483647:
         value = c_int(value, "value", "process")
-    call = [callback, None, None]  # CALLBACK, RESULT, EXC
-    key = id(call)
-    _calls[key] = call
     try:
+        key, call = _idle.pop()
+    except IndexError:
+        call = [None, None, None]  # CALLBACK, RESULT, EXC
+        key = id(call)
+        _calls[key] = call
+    try:
+        call[0] = callback
         status = _c_process(key, value)
+        result, exc = call[1], call[2]
     finally:
-        del _calls[key]
-    result, exc = call[1], call[2]
+        call[0] = call[1] = call[2] = None  # the Call keeps nothing of this call
+        _idle.append((key, call))
     if status == 0 and result is not None and exc is None:
         return result
     if exc is None:
@@ -804,7 +816,10 @@ def bind(module_globals: dict, primitives: dict[str, Any]) -> dict[str, Any]:
 
     Every function of this module is copied with its globals replaced by a
     namespace where the ``_c_*`` primitives are the backend's: the code,
-    rules and docstrings stay the ones written here. The public names
+    rules and docstrings stay the ones written here. The namespace is a
+    module's ``__dict__``, not a plain dict: PyPy's JIT folds global lookups
+    in a module dict into constants, and looks each one up on every call in
+    any other dict (add took 2.4 times a raw cffi call). The public names
     (``__all__``) are put into ``module_globals``; the whole bound namespace
     is returned (the backend takes ``_trampoline`` and ``_onerror`` from it).
     A missing primitive is an ``ImportError``.
@@ -812,7 +827,10 @@ def bind(module_globals: dict, primitives: dict[str, Any]) -> dict[str, Any]:
     missing = sorted(set(PRIMITIVES) - set(primitives))
     if missing:
         raise ImportError(f"{module_globals.get('__name__')} lacks the primitives {', '.join(missing)}")
-    namespace = dict(globals())
+    namespace = ModuleType(__name__).__dict__
+    # Each name written once: PyPy reads a rewritten global from a cell on every call.
+    rebound = set(primitives) | set(_BOUND) | set(_BOUND_CLASSES)
+    namespace.update((name, value) for name, value in globals().items() if name not in rebound)
     namespace.update(primitives)
     module = module_globals.get("__name__", __name__)
 
@@ -826,7 +844,7 @@ def bind(module_globals: dict, primitives: dict[str, Any]) -> dict[str, Any]:
         return g
 
     for name in _BOUND:
-        namespace[name] = rebind(namespace[name])
+        namespace[name] = rebind(globals()[name])
     for name in _BOUND_CLASSES:
         base = globals()[name]
         members: dict[str, Any] = {"__slots__": (), "__module__": module, "__doc__": base.__doc__,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 try:
     import cffi
+    import _cffi_backend  # noqa: F401  (cffi.FFI() needs it: where it cannot load, e.g. a subinterpreter, say so here)
 except ImportError as exc:  # pragma: no cover - cffi is a dependency (built into PyPy)
     raise ImportError(f"mylib.cffi_binding needs cffi: {exc}") from exc
 

@@ -25,6 +25,12 @@ except OSError as exc:
 _loader.check_symbols(_candidate, lambda name: hasattr(_preloaded, name), _cdef.declarations().functions)
 
 try:
+    # cffi's own module first: where it cannot load (cffi not installed; a
+    # subinterpreter, which refuses single-phase modules such as cffi's), the
+    # import fails here, quietly. Inside the extension's init it would fail in
+    # the main interpreter, where CPython 3.14 runs a single-phase init, and be
+    # printed there ("Exception while importing from subinterpreter").
+    import _cffi_backend  # type: ignore[import-not-found]  # noqa: F401
     from ._mylib_cffi import ffi, lib  # type: ignore[import-not-found]
 except ImportError as exc:
     raise ImportError(
