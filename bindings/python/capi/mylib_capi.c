@@ -3,7 +3,8 @@
  * Python C API (limited API 3.11, abi3), for the backend mylib.capi.
  *
  * Each fast function handles the common case in C: exact ints that fit a C int,
- * C-contiguous native int32/float64 buffers (the buffer protocol, no copy), a
+ * C-contiguous native int32 buffers and native float64 buffers of any layout
+ * (the buffer protocol, no copy), a
  * callable and an int for process(). Anything else -- other types, a failing
  * status, keyword arguments -- goes to the API function as written in
  * mylib/_api.py (bound to this backend), which then decides, converts and
@@ -139,8 +140,8 @@ static int native_format(const char *fmt, char code) {
 /* Gets a C-contiguous buffer of native `code` items of `itemsize` bytes.
    1: got it; 0: not for the fast path (nothing pending); -1: an exception to
    propagate (one that is not "this is no such buffer"). */
-static int get_items(PyObject *obj, Py_buffer *view, char code, Py_ssize_t itemsize) {
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+static int get_items(PyObject *obj, Py_buffer *view, char code, Py_ssize_t itemsize, int flags) {
+    if (PyObject_GetBuffer(obj, view, flags | PyBUF_FORMAT) < 0) {
         if (PyErr_ExceptionMatches(PyExc_TypeError) || PyErr_ExceptionMatches(PyExc_BufferError) ||
             PyErr_ExceptionMatches(PyExc_ValueError)) {
             PyErr_Clear();
@@ -176,7 +177,7 @@ static PyObject *fast_sum_array(PyObject *self, PyObject *const *args, Py_ssize_
     if (kwnames != NULL || nargs != 1) {
         return slow(self, FAST_SUM_ARRAY, args, nargs, kwnames);
     }
-    got = get_items(args[0], &view, 'i', 4);
+    got = get_items(args[0], &view, 'i', 4, PyBUF_C_CONTIGUOUS);
     if (got < 0) {
         return NULL;
     }
@@ -204,19 +205,31 @@ static PyObject *fast_fast_sum(PyObject *self, PyObject *const *args, Py_ssize_t
     if (kwnames != NULL || nargs != 1) {
         return slow(self, FAST_FAST_SUM, args, nargs, kwnames);
     }
-    got = get_items(args[0], &view, 'd', 8);
+    /* Any layout: an exact sum does not depend on the order of its terms. */
+    got = get_items(args[0], &view, 'd', 8, PyBUF_STRIDES);
     if (got < 0) {
         return NULL;
     }
     if (got == 0) {
         return slow(self, FAST_FAST_SUM, args, nargs, kwnames);
     }
-    if (view.len / 8 >= RELEASE_GIL_FROM) {
-        Py_BEGIN_ALLOW_THREADS
-        status = mylib_sum_f64((const double *)view.buf, (size_t)(view.len / 8), &sum);
-        Py_END_ALLOW_THREADS
-    } else {
-        status = mylib_sum_f64((const double *)view.buf, (size_t)(view.len / 8), &sum);
+    {
+        int contiguous = PyBuffer_IsContiguous(&view, 'C') && ((uintptr_t)view.buf % sizeof(double)) == 0;
+        size_t n = (size_t)(view.len / 8);
+        /* Py_ssize_t shape and strides, as size_t and ptrdiff_t: the same
+           widths, and a shape is never negative. */
+        const size_t *shape = (const size_t *)(const void *)view.shape;
+        const ptrdiff_t *strides = (const ptrdiff_t *)(const void *)view.strides;
+        size_t ndim = (size_t)view.ndim;
+        if (n >= RELEASE_GIL_FROM) {
+            Py_BEGIN_ALLOW_THREADS
+            status = contiguous ? mylib_sum_f64((const double *)view.buf, n, &sum)
+                                : mylib_sum_f64_strided(view.buf, ndim, shape, strides, &sum);
+            Py_END_ALLOW_THREADS
+        } else {
+            status = contiguous ? mylib_sum_f64((const double *)view.buf, n, &sum)
+                                : mylib_sum_f64_strided(view.buf, ndim, shape, strides, &sum);
+        }
     }
     PyBuffer_Release(&view);
     if (status != MYLIB_OK) {
