@@ -120,7 +120,9 @@ pub fn sum_values(path: Path, values: Values, split: Split) -> (Result<f64, Over
     // still holds data of moderate range exactly (it stops trying after a few
     // sub-blocks of wider data), the bins the rest. In a non-default
     // floating-point environment, the bins (integers only) do it all.
-    let extract = default_env.then(|| extract::kernel(path));
+    // One sub-block that extraction cannot hold is enough to stop trying it
+    // here: the data are already known to be hard.
+    let extract = default_env.then(|| (extract::kernel(path), 1));
     (exact(values, split, extract).value(), Route::Exact)
 }
 
@@ -142,7 +144,7 @@ impl ExactSum {
         } else {
             // Typical data: error-free extraction, at the cost of a plain
             // pass; what it cannot hold goes through the exponent bins.
-            let extract = super::fp_env_is_default().then(|| extract::kernel(Path::Auto));
+            let extract = super::fp_env_is_default().then(|| (extract::kernel(Path::Auto), MISSES));
             let part = exact(values, split, extract);
             self.merge(&part).expect("the part counts no values");
         }
@@ -225,8 +227,9 @@ fn same(a: &Result<f64, Overflow>, b: &Result<f64, Overflow>) -> bool {
 }
 
 /// The exact path: the exact sum of `values` (uncounted), through
-/// `extract` first when given (see [`Exact::add`]), else the bins.
-fn exact(values: Values, split: Split, extract: Option<ExtractKernel>) -> ExactSum {
+/// `extract` first when given, with the number of sub-blocks it may fail to
+/// hold before a thread stops trying it (see [`Exact::add`]), else the bins.
+fn exact(values: Values, split: Split, extract: Option<(ExtractKernel, u32)>) -> ExactSum {
     let n = values.len();
     let block = split.block_len();
     let states = parallel::fold_blocks(
@@ -255,8 +258,9 @@ fn merge_all(states: impl IntoIterator<Item = Exact>) -> ExactSum {
 /// is cheaper than setting up and flushing the bins.
 const FEW_FOR_BINS: usize = 4096;
 
-/// After this many sub-blocks that extraction could not hold, a thread stops
-/// trying it (the data have too wide a range: the bins are faster for them).
+/// After this many sub-blocks that extraction could not hold, a thread adding
+/// to an [`ExactSum`] stops trying it (the data have too wide a range: the
+/// bins are faster for them).
 const MISSES: u32 = 4;
 
 /// An extraction kernel (see [`super::extract`]).
@@ -269,16 +273,17 @@ struct Exact {
     acc: ExactSum,
     bins: Option<Option<Bins>>,
     extract: Option<ExtractKernel>,
-    misses: u32,
+    /// Sub-blocks extraction may still fail to hold before it is dropped.
+    misses_left: u32,
 }
 
 impl Exact {
-    fn new(extract: Option<ExtractKernel>) -> Exact {
+    fn new(extract: Option<(ExtractKernel, u32)>) -> Exact {
         Exact {
             acc: ExactSum::new(),
             bins: None,
-            extract,
-            misses: 0,
+            extract: extract.map(|(k, _)| k),
+            misses_left: extract.map_or(0, |(_, m)| m),
         }
     }
 
@@ -293,8 +298,8 @@ impl Exact {
             if self.extract.is_some() && extract::add(kernel, sub, &mut self.acc) {
                 continue;
             }
-            self.misses += 1;
-            if self.misses >= MISSES {
+            self.misses_left = self.misses_left.saturating_sub(1);
+            if self.misses_left == 0 {
                 self.extract = None;
             }
             self.add_to_bins(sub);
