@@ -83,11 +83,11 @@ VPY     := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.done
 
 # The suites `make test` runs, in order; mk/*.mk fragments append theirs.
-TEST_TARGETS := test-rust test-header test-symbols test-c test-count test-install test-python test-pypy
+TEST_TARGETS := test-rust test-header test-vectors test-symbols test-c test-count test-install test-python test-pypy
 # Suites .ci/run runs after `make demo` and `make test` (mk/*.mk fragments append theirs).
 CI_TARGETS :=
 
-.PHONY: all lib header demo test test-rust test-header test-symbols test-c test-install test-python \
+.PHONY: all lib header demo test test-rust test-header test-vectors test-symbols test-c test-install test-python \
         test-pypy test-count install uninstall bench clean python venv ci-targets
 
 include $(sort $(wildcard mk/*.mk))
@@ -145,6 +145,10 @@ test-header: $(GEN_HEADER)
 	  echo "$(HEADER) differs from the header generated from the Rust sources ($(GEN_HEADER))." >&2; \
 	  echo "Run 'make header' and commit $(HEADER)." >&2; exit 1; }
 	@echo "header: $(HEADER) is the generated one"
+
+# The vector file of hard sums is what its generator writes (Python stdlib only).
+test-vectors:
+	$(PYTHON) tests/vectors/generate.py --check
 
 test-symbols: $(DYLIB) $(HEADER)
 	tests/check_symbols.sh $(DYLIB) $(HEADER) tests/exported-symbols.txt
