@@ -312,6 +312,80 @@ fn the_default_floating_point_environment_is_detected() {
     assert!(fp_env_is_default());
 }
 
+/// Runs `f` with the calling thread's MXCSR set to `set(saved)`, then
+/// restores it. This is the environment a C caller may hand mylib (its
+/// rounding mode, or FTZ/DAZ from code built with `-ffast-math`), which
+/// `fp_env_is_default` exists to see; its probes are `black_box`ed, so the
+/// compiler cannot fold them away. Nothing else runs while it is set.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+fn with_mxcsr<R>(set: impl Fn(u32) -> u32, f: impl FnOnce() -> R) -> R {
+    let mut saved = 0u32;
+    // SAFETY: stmxcsr stores the 4-byte MXCSR into `saved`, a live local.
+    unsafe { std::arch::asm!("stmxcsr [{}]", in(reg) &raw mut saved, options(nostack)) };
+    let changed = set(saved);
+    // SAFETY: ldmxcsr loads 4 bytes from `changed`, a live local; only control bits change.
+    unsafe { std::arch::asm!("ldmxcsr [{}]", in(reg) &raw const changed, options(nostack, readonly)) };
+    // black_box: the result is computed before MXCSR is restored (the
+    // probes' inputs are black_boxed too, so computed after it is set).
+    let r = std::hint::black_box(f());
+    // SAFETY: as above, back to the saved value.
+    unsafe { std::arch::asm!("ldmxcsr [{}]", in(reg) &raw const saved, options(nostack, readonly)) };
+    r
+}
+
+/// Every non-default mode of MXCSR is seen: the rounding modes, and
+/// flush-to-zero (FTZ, bit 15) and denormals-are-zero (DAZ, bit 6) alone
+/// and together. Under DAZ a comparison reads a subnormal operand as zero,
+/// so the subnormal probe must be compared by its bits.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+#[test]
+fn every_non_default_mxcsr_is_detected() {
+    const RC: u32 = 3 << 13;
+    for (name, bits) in [
+        ("round down", 1 << 13),
+        ("round up", 2 << 13),
+        ("round toward zero", 3 << 13),
+        ("FTZ", 1 << 15),
+        ("DAZ", 1 << 6),
+        ("FTZ|DAZ", (1 << 15) | (1 << 6)),
+    ] {
+        let default = with_mxcsr(|m| (m & !RC) | bits, fp_env_is_default);
+        assert!(!default, "{name} taken for the default environment");
+    }
+    assert!(with_mxcsr(|m| m & !(RC | (1 << 15) | (1 << 6)), fp_env_is_default));
+}
+
+/// The same on aarch64: FPCR.FZ (bit 24) flushes subnormal inputs and
+/// results to zero, comparisons included; FPCR.RMode (bits 22-23) rounds.
+#[cfg(all(target_arch = "aarch64", not(miri)))]
+#[test]
+fn every_non_default_fpcr_is_detected() {
+    fn with_fpcr<R>(set: impl Fn(u64) -> u64, f: impl FnOnce() -> R) -> R {
+        let saved: u64;
+        // SAFETY: reads FPCR into a register.
+        unsafe { std::arch::asm!("mrs {}, fpcr", out(reg) saved, options(nomem, nostack)) };
+        // SAFETY: writes FPCR's control bits; restored below.
+        unsafe { std::arch::asm!("msr fpcr, {}", in(reg) set(saved), options(nostack)) };
+        // black_box: the result is computed before FPCR is restored (the
+        // probes' inputs are black_boxed too, so computed after it is set).
+        let r = std::hint::black_box(f());
+        // SAFETY: as above, back to the saved value.
+        unsafe { std::arch::asm!("msr fpcr, {}", in(reg) saved, options(nostack)) };
+        r
+    }
+    const RMODE: u64 = 3 << 22;
+    for (name, bits) in [
+        ("round up", 1 << 22),
+        ("round down", 2 << 22),
+        ("round toward zero", 3 << 22),
+        ("FZ", 1 << 24),
+    ] {
+        let default = with_fpcr(|c| (c & !RMODE) | bits, fp_env_is_default);
+        assert!(!default, "{name} taken for the default environment");
+    }
+    assert!(with_fpcr(|c| c & !(RMODE | (1 << 24)), fp_env_is_default));
+}
+
 #[test]
 fn i32_all_lengths_and_extremes() {
     let mut rng = Rng(99);
