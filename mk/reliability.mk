@@ -58,10 +58,15 @@ VALGRIND_TESTS := $(BUILD)/test_mylib_plain $(BUILD)/test_slot_plain
 
 # A child forked while another thread is mid-sum inherits that thread's
 # memory, which valgrind reports as lost when the child exits: that one test
-# runs natively instead (make test-c-nosan).
-$(BUILD)/test_mylib_plain: PLAIN_CDEFS := -DMYLIB_TEST_NO_FORK_DURING_THREADS='"under valgrind a forked child reports the other threads memory as lost; run natively by make test-c-nosan"'
-$(BUILD)/test_%_plain: tests/c/test_%.c tests/c/harness.h $(HEADER) $(DYLIB) tests/c/valgrind.supp | $(BUILD)
-	$(CC) -std=c99 -g -O1 $(CWARN) $(PLAIN_CDEFS) -Iinclude $< -o $@ -L$(RELEASE) -lmylib -lpthread $(RPATH)
+# runs natively instead (make test-c-nosan). valgrind computes in
+# round-to-nearest without FTZ/DAZ whatever the program sets: the
+# floating-point environment test says so and checks the sums in the mode
+# valgrind runs (make test-c runs it natively, every mode in effect).
+$(BUILD)/test_mylib_plain: PLAIN_CDEFS := -DMYLIB_TEST_NO_FORK_DURING_THREADS='"under valgrind a forked child reports the other threads memory as lost; run natively by make test-c-nosan"' \
+  -DMYLIB_TEST_ROUNDING_NOT_EMULATED='"valgrind computes in round-to-nearest; run natively by make test-c"' \
+  -DMYLIB_TEST_FLUSH_NOT_EMULATED='"valgrind does not emulate FTZ/DAZ; run natively by make test-c"'
+$(BUILD)/test_%_plain: tests/c/test_%.c tests/c/harness.h $(VECTORS_INC) $(HEADER) $(DYLIB) tests/c/valgrind.supp | $(BUILD)
+	$(CC) -std=c99 -g -O1 $(CWARN) $(PLAIN_CDEFS) -Iinclude -I$(BUILD) $< -o $@ -L$(RELEASE) -lmylib -lpthread -lm $(RPATH)
 
 # Runs one suite under memcheck: $(call memcheck,binary,label,env).
 memcheck = log=$(BUILD)/valgrind-$(2).log; echo "== valgrind $(1) $(3)"; \
