@@ -89,19 +89,27 @@ test-fuzz-regressions:
 	$(CARGO) test --quiet --manifest-path fuzz/check/Cargo.toml
 
 # ------------------------------------------------------------ Miri (nightly)
-# Every test target under Miri (the unit tests of core, error, ffi, debug;
-# tests/capi.rs; tests/nomem.rs), then the kernels' unit tests that fit an
-# interpreter. What Miri cannot run is excluded in the sources with cfg(miri):
-# C stdio through libc (tests/stdout.rs), setrlimit and stderr redirection
-# (parts of tests/nomem.rs), file reads (one test in tests/capi.rs: isolation),
-# proptest (tests/properties.rs: too slow interpreted). CPU feature detection
-# needs no exclusion: under Miri it reports no SIMD feature, so every kernel
-# path resolves to the portable one, which is the one run. The other kernels
-# tests (up to 10^6 elements) take minutes to hours interpreted and add sizes,
-# not code paths: every block/tail split of the portable kernels is covered by
-# tests/capi.rs (sums_every_short_length_and_offset: lengths 0-80, offsets 0-3).
-MIRI_KERNEL_TESTS := kernels::tests::detection kernels::tests::empty_and_single \
-  kernels::tests::f64_nan_and_inf kernels::tests::small_threaded_sums
+# Every test target under Miri (the unit tests of core, error, ffi, debug,
+# parallel, and of the exact sum's parts: kernels::{exact,format,bins,
+# strided,lanes}; tests/capi.rs; tests/nomem.rs), then the tests of the sums
+# themselves (kernels::tests) that fit an interpreter. What Miri cannot run
+# is excluded in the sources with cfg(miri): C stdio through libc
+# (tests/stdout.rs), setrlimit and stderr redirection (parts of
+# tests/nomem.rs), file reads (one test in tests/capi.rs: isolation),
+# inline assembly (the MXCSR/FPCR tests), proptest and millions of values
+# (tests/properties.rs, tests/vectors.rs, tests/threads.rs). CPU feature
+# detection needs no exclusion: under Miri it reports no SIMD feature, so
+# every kernel path resolves to the portable one, which is the one run.
+# The other kernels::tests (10^3 to 10^6 values, the bit-by-bit reference
+# per case) take minutes to hours interpreted and add sizes, not code
+# paths: small_inputs_on_every_route takes every route of the f64 sum and
+# the exact state (one by one, certified over blocks and threads, exact
+# without and with bins, strided, NaN and overflow in a block, parts
+# merged through bytes), and tests/capi.rs every export, every block/tail
+# split of the portable kernel (sums_every_short_length_and_offset).
+MIRI_KERNEL_TESTS := kernels::tests::detection kernels::tests::hard_cases \
+  kernels::tests::small_threaded_sums kernels::tests::small_inputs_on_every_route \
+  kernels::tests::the_default_floating_point_environment_is_detected
 MIRIFLAGS ?=
 
 miri-setup:
@@ -111,7 +119,7 @@ miri-setup:
 	  || rustup component add miri rust-src --toolchain $(NIGHTLY)
 
 test-miri: miri-setup
-	MIRIFLAGS="$(MIRIFLAGS)" $(CARGO) +$(NIGHTLY) miri test --quiet --features test-panic -- --skip kernels::
+	MIRIFLAGS="$(MIRIFLAGS)" $(CARGO) +$(NIGHTLY) miri test --quiet --features test-panic -- --skip kernels::tests::
 	MIRIFLAGS="$(MIRIFLAGS)" $(CARGO) +$(NIGHTLY) miri test --quiet --features test-panic --lib -- --exact $(MIRI_KERNEL_TESTS) \
 	  2>&1 | tee target/miri-kernels.log
 	@grep -q 'test result: ok. $(words $(MIRI_KERNEL_TESTS)) passed' target/miri-kernels.log \

@@ -342,10 +342,14 @@ fn large_sum_without_bins() -> Result<(), String> {
     // SAFETY: valid slices, layouts within `data`, out-pointers and a live state.
     unsafe {
         status[0] = mylib_sum_f64(data.as_ptr(), n, &mut got[0]);
-        fast_sum(data.as_ptr(), c_int::try_from(n).unwrap(), &mut got[1]);
-        status[1] = mylib_last_error();
-        let last = data.as_ptr().add(n - 1).cast();
-        status[2] = mylib_sum_f64_strided(last, 1, shape.as_ptr(), strides.as_ptr(), &mut got[2]);
+        // Under Miri, the sum and the state (one path through the kernels
+        // each); fast_sum and the strided sum take the same one.
+        if !cfg!(miri) {
+            fast_sum(data.as_ptr(), c_int::try_from(n).unwrap(), &mut got[1]);
+            status[1] = mylib_last_error();
+            let last = data.as_ptr().add(n - 1).cast();
+            status[2] = mylib_sum_f64_strided(last, 1, shape.as_ptr(), strides.as_ptr(), &mut got[2]);
+        }
         status[3] = mylib_exact_sum_add(acc, data.as_ptr(), n);
         if status[3] == OK {
             status[3] = mylib_exact_sum_result(acc, &mut got[3]);
@@ -354,14 +358,18 @@ fn large_sum_without_bins() -> Result<(), String> {
     }
     REFUSE_ABOVE.store(usize::MAX, Ordering::Relaxed);
     let refused = REFUSED_COUNT.load(Ordering::Relaxed) - refused_before;
+    let asked = if cfg!(miri) { 2 } else { 4 };
     check(
-        refused >= 4,
+        refused >= asked,
         &format!("only {refused} requests refused: the bins were not asked for"),
     )?;
     for (k, what) in ["mylib_sum_f64", "fast_sum", "mylib_sum_f64_strided", "mylib_exact_sum"]
         .iter()
         .enumerate()
     {
+        if cfg!(miri) && (k == 1 || k == 2) {
+            continue;
+        }
         let result = if status[k] == OK {
             Ok(got[k])
         } else if status[k] == OVERFLOW {

@@ -66,15 +66,21 @@ pub(crate) fn cancelling(n: usize, k: i32, rng: &mut Rng) -> Vec<f64> {
 }
 
 fn check(data: &[f64], got: Result<f64, Overflow>, what: &str) {
-    let want = expected(data);
-    assert!(
-        want.matches(got.map_err(|o| o.0)),
-        "{what}: got {got:?}, want {want:?} (n = {})",
-        data.len()
-    );
+    check_against(&expected(data), got, &format!("{what} (n = {})", data.len()));
 }
 
+/// [`check`] with the reference already computed (it is the slow part under Miri).
+fn check_against(want: &Expected, got: Result<f64, Overflow>, what: &str) {
+    assert!(want.matches(got.map_err(|o| o.0)), "{what}: got {got:?}, want {want:?}");
+}
+
+/// Every path, the available ones and those that fall back to the portable
+/// kernel. Under Miri, which detects no SIMD feature, every path runs the
+/// portable kernel: there, `Portable`, `Auto` and one that falls back.
 fn paths() -> Vec<Path> {
+    if cfg!(miri) {
+        return vec![Path::Portable, Path::Auto, Path::Avx512];
+    }
     let mut v = Path::available();
     for p in [Path::Portable, Path::Auto, Path::Avx2, Path::Avx512, Path::Neon] {
         if !v.contains(&p) {
@@ -127,8 +133,9 @@ fn hard_cases() {
         vec![1.0, 1e100, 1.0, -1e100],
     ];
     for d in &cases {
+        let want = expected(d);
         for p in paths() {
-            check(d, sum_f64_with(p, d), &format!("{p:?} {d:?}"));
+            check_against(&want, sum_f64_with(p, d), &format!("{p:?} {d:?}"));
         }
     }
     assert_eq!(sum_f64(&[1e308, 1e308, -1e308]), Ok(1e308));
@@ -218,15 +225,74 @@ fn small_threaded_sums() {
     let hard = cancelling(100, 30, &mut rng);
     let ints: Vec<i32> = (0..100).map(|_| rng.next() as i32).collect();
     for n in [0, 1, 64, 65, 100] {
+        let (want_easy, want_hard) = (expected(&easy[..n]), expected(&hard[..n]));
         for threads in 1..=3 {
             for p in paths() {
-                check(&easy[..n], sum_f64_split(p, &easy[..n], split(32, threads)), "easy");
-                check(&hard[..n], sum_f64_split(p, &hard[..n], split(32, threads)), "hard");
+                let what = format!("{p:?} n={n} threads={threads}");
+                check_against(&want_easy, sum_f64_split(p, &easy[..n], split(32, threads)), &what);
+                check_against(&want_hard, sum_f64_split(p, &hard[..n], split(32, threads)), &what);
                 let want = ints[..n].iter().map(|&x| i64::from(x)).sum::<i64>();
                 assert_eq!(sum_i32_split(p, &ints[..n], split(32, threads)), Some(want));
             }
         }
     }
+}
+
+/// Small enough for Miri (`make test-miri`): every route of the f64 sum and
+/// of the exact state on small inputs — one by one, certified (several
+/// blocks and threads), exact without bins and with them (a block of 4096
+/// values or more), an `Elements` array, NaN and overflow in a block, and
+/// states added in parts, through bytes, merged.
+#[test]
+fn small_inputs_on_every_route() {
+    let mut rng = Rng(31);
+    let easy: Vec<f64> = (0..200).map(|_| rng.mixed()).collect();
+    let hard = cancelling(200, 40, &mut rng);
+    let route = |d: &[f64], block, threads| sum_values(Path::Portable, Values::Slice(d), split(block, threads));
+    let (want_easy, want_hard, want_head) = (expected(&easy), expected(&hard), expected(&hard[..63]));
+    for threads in [1, 2] {
+        let (r, how) = route(&easy, 64, threads);
+        assert_eq!(how, Route::Certified);
+        check_against(&want_easy, r, "certified");
+        let (r, how) = route(&hard, 64, threads);
+        assert_eq!(how, Route::Exact);
+        check_against(&want_hard, r, "exact, no bins");
+        let (r, how) = route(&hard[..63], 64, threads);
+        assert_eq!(how, Route::OneByOne);
+        check_against(&want_head, r, "one by one");
+        let mut order: Vec<usize> = (0..hard.len()).collect();
+        rng.shuffle(&mut order);
+        let src = Permuted { data: &hard, order };
+        let (r, _) = sum_values(Path::Portable, Values::Elements(&src), split(96, threads));
+        check_against(&want_hard, r, "elements");
+    }
+    // The bins: one block of 4200 cancelling values, against the state of
+    // the same values added one by one (the reference is too slow here).
+    let big = cancelling(4200, 40, &mut rng);
+    let (r, how) = route(&big, 8192, 1);
+    assert_eq!(how, Route::Exact);
+    let mut one_by_one = ExactSum::new();
+    big.iter().for_each(|&x| one_by_one.add_uncounted(x));
+    assert_eq!(r, one_by_one.value(), "exact, with bins");
+    // NaN and overflow in a block: that block is redone exactly.
+    let mut specials = easy.clone();
+    specials[70] = f64::NAN;
+    assert!(route(&specials, 64, 2).0.unwrap().is_nan());
+    let mut over = vec![f64::MAX; 100];
+    over.extend(vec![-f64::MAX; 99]);
+    assert_eq!(route(&over, 64, 2).0, Ok(f64::MAX), "overflowing lanes");
+    // A state in parts: the same bytes as the whole.
+    let mut whole = ExactSum::new();
+    whole.add_values(Values::Slice(&hard), split(64, 2)).unwrap();
+    check_against(&want_hard, whole.value(), "add_values");
+    let mut merged = ExactSum::new();
+    for part in [&hard[..1], &hard[1..130], &hard[130..]] {
+        let mut a = ExactSum::new();
+        a.add_values(Values::Slice(part), split(32, 2)).unwrap();
+        merged.merge(&ExactSum::from_bytes(&a.to_bytes()).unwrap()).unwrap();
+    }
+    assert_eq!(merged.to_bytes(), whole.to_bytes());
+    assert_eq!(merged.count(), 200);
 }
 
 #[test]
