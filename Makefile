@@ -84,13 +84,13 @@ VPY     := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.done
 
 # The suites `make test` runs, in order; mk/*.mk fragments append theirs.
-TEST_TARGETS := test-rust test-header test-symbols test-c test-count test-install test-python test-pypy
+TEST_TARGETS := test-rust test-header test-vectors test-symbols test-c test-count test-install test-python test-pypy
 # Suites .ci/run runs after `make demo` and `make test` (mk/*.mk fragments append theirs).
 CI_TARGETS :=
 # Benchmarks `make bench` runs after bench/run.py, one after the other (mk/*.mk fragments append theirs).
 BENCH_TARGETS :=
 
-.PHONY: all lib header demo test test-rust test-header test-symbols test-c test-install test-python \
+.PHONY: all lib header demo test test-rust test-header test-vectors test-symbols test-c test-install test-python \
         test-pypy test-count install uninstall bench bench-pypy clean python venv ci-targets
 
 include $(sort $(wildcard mk/*.mk))
@@ -149,6 +149,10 @@ test-header: $(GEN_HEADER)
 	  echo "Run 'make header' and commit $(HEADER)." >&2; exit 1; }
 	@echo "header: $(HEADER) is the generated one"
 
+# The vector file of hard sums is what its generator writes (Python stdlib only).
+test-vectors:
+	$(PYTHON) tests/vectors/generate.py --check
+
 test-symbols: $(DYLIB) $(HEADER)
 	tests/check_symbols.sh $(DYLIB) $(HEADER) tests/exported-symbols.txt
 
@@ -157,12 +161,19 @@ C_TESTS := $(BUILD)/test_mylib $(BUILD)/test_mylib_static $(BUILD)/test_header_c
 $(BUILD):
 	@mkdir -p $@
 
-$(BUILD)/test_mylib: tests/c/test_mylib.c tests/c/harness.h $(HEADER) $(DYLIB) | $(BUILD)
-	$(CC) -std=c99 -g $(CWARN) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lmylib -lpthread $(RPATH)
+# The vector file as a C include (no file I/O in the C suite: it runs under
+# Wine and qemu too); every build of tests/c/test_mylib.c includes it.
+VECTORS     := tests/vectors/sum_f64.txt
+VECTORS_INC := $(BUILD)/sum_f64_vectors.inc
+$(VECTORS_INC): $(VECTORS) tests/vectors/to_c.awk | $(BUILD)
+	awk -f tests/vectors/to_c.awk $(VECTORS) > $@
+
+$(BUILD)/test_mylib: tests/c/test_mylib.c tests/c/harness.h $(VECTORS_INC) $(HEADER) $(DYLIB) | $(BUILD)
+	$(CC) -std=c99 -g $(CWARN) $(SANITIZE) -Iinclude -I$(BUILD) $< -o $@ -L$(RELEASE) -lmylib -lpthread -lm $(RPATH)
 
 # The same suite linked statically against libmylib.a.
-$(BUILD)/test_mylib_static: tests/c/test_mylib.c tests/c/harness.h $(HEADER) $(STATICLIB) $(LIBS_PRIVATE_FILE) | $(BUILD)
-	$(CC) -std=c99 -g $(CWARN) $(SANITIZE) -Iinclude $< -o $@ $(STATICLIB) $$(cat $(LIBS_PRIVATE_FILE)) -lpthread
+$(BUILD)/test_mylib_static: tests/c/test_mylib.c tests/c/harness.h $(VECTORS_INC) $(HEADER) $(STATICLIB) $(LIBS_PRIVATE_FILE) | $(BUILD)
+	$(CC) -std=c99 -g $(CWARN) $(SANITIZE) -Iinclude -I$(BUILD) $< -o $@ $(STATICLIB) $$(cat $(LIBS_PRIVATE_FILE)) -lpthread -lm
 
 $(BUILD)/test_header_c99: tests/c/header_c99.c $(HEADER) $(DYLIB) | $(BUILD)
 	$(CC) -std=c99 $(CWARN) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lmylib $(RPATH)

@@ -10,7 +10,8 @@
 #   function's symbol and signature as rustc compiled it, and the layout of
 #   every type those signatures reach (Point, the Option<fn> callback types).
 # - types.abi: every type the public header declares (typedef'd enums,
-#   structs, function pointers), each reached from one anchor function in a
+#   structs, function pointers; an opaque struct through a pointer to it),
+#   each reached from one anchor function in a
 #   small C object compiled with -g from HEADER. This is how types that appear
 #   in no function signature, such as enum mylib_status, are compared: abidiff
 #   ignores types no exported function reaches.
@@ -71,8 +72,15 @@ dump() {
     echo " * abidiff compares every type, also those in no exported signature. */"
     echo '#include "mylib.h"'
     for t in $types; do
-      echo "void mylib_abi_type__$t($t value);"
-      echo "void mylib_abi_type__$t($t value) { (void)value; }"
+      # An opaque type (declared, never defined: "typedef struct X X;") has no
+      # value to pass: its anchor takes a pointer to it.
+      if grep -Eq "^typedef (struct|union) $t $t;\$" "$header"; then
+        echo "void mylib_abi_type__$t($t *value);"
+        echo "void mylib_abi_type__$t($t *value) { (void)value; }"
+      else
+        echo "void mylib_abi_type__$t($t value);"
+        echo "void mylib_abi_type__$t($t value) { (void)value; }"
+      fi
     done
   } >"$tmp/types.c"
   (cd "$tmp" && ${CC:-cc} -std=c99 -g -O0 -fPIC -shared -Wl,-soname,mylib-public-types \

@@ -12,8 +12,8 @@
 .PHONY: test-c-nosan
 TEST_TARGETS += test-c-nosan
 
-$(BUILD)/test_mylib_nosan: tests/c/test_mylib.c tests/c/harness.h $(HEADER) $(DYLIB) | $(BUILD)
-	$(CC) -std=c99 -O2 -g $(CWARN) -Iinclude $< -o $@ -L$(RELEASE) -lmylib -lpthread -lm $(RPATH)
+$(BUILD)/test_mylib_nosan: tests/c/test_mylib.c tests/c/harness.h $(VECTORS_INC) $(HEADER) $(DYLIB) | $(BUILD)
+	$(CC) -std=c99 -O2 -g $(CWARN) -Iinclude -I$(BUILD) $< -o $@ -L$(RELEASE) -lmylib -lpthread -lm $(RPATH)
 
 test-c-nosan: $(BUILD)/test_mylib_nosan
 	@echo "== $< (no sanitizers)"; ./$<

@@ -40,7 +40,7 @@ WINEPREFIX_DIR := $(abspath target/wine)
 WINE_READY    := $(WINEPREFIX_DIR)/.mylib-ready
 # Quiet, no Mono/Gecko installers, no X display needed.
 WINE_ENV      := WINEPREFIX=$(WINEPREFIX_DIR) WINEDEBUG=-all WINEDLLOVERRIDES='mscoree,mshtml=' DISPLAY= WINE=$(WINE)
-WIN_CFLAGS    := -std=c99 -g $(CWARN) -Iinclude
+WIN_CFLAGS    := -std=c99 -g $(CWARN) -Iinclude -I$(BUILD)
 # A UCRT program from Debian's msvcrt-default mingw-w64: its specs with
 # -lmsvcrt swapped for -lucrt (libucrt.a ships with mingw-w64-x86-64-dev), the
 # headers told which CRT. MSVC and CPython programs are UCRT programs.
@@ -95,13 +95,13 @@ $(WIN_UCRT_SPECS): | $(WIN_BUILD)
 	@grep -q -- '-lucrt' $@ || { echo "$(WIN_CC)'s specs name no -lmsvcrt to swap" >&2; rm -f $@; exit 1; }
 
 # Linked as users link: -L<dir> -lmylib finds libmylib.dll.a before libmylib.a.
-$(WIN_BUILD)/test_mylib.exe: tests/c/test_mylib.c tests/c/harness.h $(HEADER) $(WIN_IMPLIB) | $(WIN_BUILD)
+$(WIN_BUILD)/test_mylib.exe: tests/c/test_mylib.c tests/c/harness.h $(VECTORS_INC) $(HEADER) $(WIN_IMPLIB) | $(WIN_BUILD)
 	$(WIN_CC) $(WIN_CFLAGS) $< -o $@ -L$(WIN_RELEASE) -lmylib
 
-$(WIN_BUILD)/test_mylib_static.exe: tests/c/test_mylib.c tests/c/harness.h $(HEADER) $(WIN_STATICLIB) $(WIN_LIBS_PRIVATE_FILE) | $(WIN_BUILD)
+$(WIN_BUILD)/test_mylib_static.exe: tests/c/test_mylib.c tests/c/harness.h $(VECTORS_INC) $(HEADER) $(WIN_STATICLIB) $(WIN_LIBS_PRIVATE_FILE) | $(WIN_BUILD)
 	$(WIN_CC) $(WIN_CFLAGS) $< -o $@ $(WIN_STATICLIB) $$(cat $(WIN_LIBS_PRIVATE_FILE))
 
-$(WIN_BUILD)/test_mylib_ucrt.exe: tests/c/test_mylib.c tests/c/harness.h $(HEADER) $(WIN_IMPLIB) $(WIN_UCRT_SPECS) | $(WIN_BUILD)
+$(WIN_BUILD)/test_mylib_ucrt.exe: tests/c/test_mylib.c tests/c/harness.h $(VECTORS_INC) $(HEADER) $(WIN_IMPLIB) $(WIN_UCRT_SPECS) | $(WIN_BUILD)
 	$(WIN_CC) $(WIN_UCRT_FLAGS) $(WIN_CFLAGS) $< -o $@ -L$(WIN_RELEASE) -lmylib
 
 $(WIN_BUILD)/header_c99.exe: tests/c/header_c99.c $(HEADER) $(WIN_IMPLIB) | $(WIN_BUILD)

@@ -7,6 +7,9 @@
 //! allocations are exact. An abort here (Rust's default on allocation
 //! failure) fails `cargo test` with SIGABRT.
 
+#[path = "common/exact.rs"]
+mod exact;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::{CStr, CString, c_char, c_int};
 use std::ptr;
@@ -15,17 +18,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use mylib::*;
 
 /// The system allocator, refusing (returning NULL for) any request larger
-/// than `REFUSE_ABOVE` bytes, and counting the requests it grants.
+/// than `REFUSE_ABOVE` bytes, and counting the requests it grants and those
+/// it refuses.
 struct Refusing;
 
 static REFUSE_ABOVE: AtomicUsize = AtomicUsize::new(usize::MAX);
 static GRANTED: AtomicUsize = AtomicUsize::new(0);
+static REFUSED_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: forwards to the system allocator, or returns NULL (allowed: it
 // means allocation failure).
 unsafe impl GlobalAlloc for Refusing {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if layout.size() > REFUSE_ABOVE.load(Ordering::Relaxed) {
+            REFUSED_COUNT.fetch_add(1, Ordering::Relaxed);
             return ptr::null_mut();
         }
         GRANTED.fetch_add(1, Ordering::Relaxed);
@@ -38,6 +44,7 @@ unsafe impl GlobalAlloc for Refusing {
     }
     unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if new_size > REFUSE_ABOVE.load(Ordering::Relaxed) {
+            REFUSED_COUNT.fetch_add(1, Ordering::Relaxed);
             return ptr::null_mut();
         }
         GRANTED.fetch_add(1, Ordering::Relaxed);
@@ -56,6 +63,7 @@ const REFUSED: usize = 64 << 10;
 
 const OK: c_int = MylibStatus::MylibOk as c_int;
 const NULL_POINTER: c_int = MylibStatus::MylibErrNullPointer as c_int;
+const OVERFLOW: c_int = MylibStatus::MylibErrOverflow as c_int;
 const NO_MEMORY: c_int = MylibStatus::MylibErrNoMemory as c_int;
 
 fn last_message() -> String {
@@ -229,6 +237,154 @@ fn under_rlimit_as() -> Result<(), String> {
     check(message.starts_with("out of memory"), &message)
 }
 
+/// A new exact sum, or one read from bytes, cannot be allocated:
+/// MYLIB_ERR_NO_MEMORY, `*acc_out` not written; a state made before keeps
+/// working (adding and reading need no memory); afterwards `new` works.
+fn exact_sum_refused() -> Result<(), String> {
+    let mut before: *mut mylib_exact_sum = ptr::null_mut();
+    let mut bytes = [0u8; MYLIB_EXACT_SUM_BYTES];
+    // SAFETY: valid out-pointers and buffer.
+    unsafe {
+        check(mylib_exact_sum_new(&mut before) == OK, "a state before")?;
+        check(mylib_exact_sum_add_value(before, 1.5) == OK, "an add before")?;
+        check(
+            mylib_exact_sum_to_bytes(before, bytes.as_mut_ptr(), bytes.len()) == OK,
+            "bytes before",
+        )?;
+    }
+    let marker: *mut mylib_exact_sum = ptr::dangling_mut();
+    let (mut a, mut b) = (marker, marker);
+    let mut sum = 0.0f64;
+    let mut head = [0u8; 13]; // the message's start, copied without allocating
+    REFUSE_ABOVE.store(0, Ordering::Relaxed);
+    // SAFETY: valid out-pointers, a live state, a valid buffer; the message
+    // is never NULL and is copied before the next call rewrites it.
+    let (new_status, new_code, from_status, add_status, result_status) = unsafe {
+        let new_status = mylib_exact_sum_new(&mut a);
+        let new_code = mylib_last_error();
+        let text = CStr::from_ptr(mylib_last_error_message()).to_bytes();
+        let k = text.len().min(head.len());
+        head[..k].copy_from_slice(&text[..k]);
+        let from_status = mylib_exact_sum_from_bytes(bytes.as_ptr(), bytes.len(), &mut b);
+        let add_status = mylib_exact_sum_add_value(before, 2.0);
+        let result_status = mylib_exact_sum_result(before, &mut sum);
+        (new_status, new_code, from_status, add_status, result_status)
+    };
+    REFUSE_ABOVE.store(usize::MAX, Ordering::Relaxed);
+    let message = String::from_utf8_lossy(&head).into_owned();
+    check(
+        new_status == NO_MEMORY,
+        &format!("mylib_exact_sum_new returned {new_status}"),
+    )?;
+    check(new_code == NO_MEMORY, "the slot after new")?;
+    check(a == marker && b == marker, "*acc_out written on failure")?;
+    check(
+        from_status == NO_MEMORY,
+        &format!("mylib_exact_sum_from_bytes returned {from_status}"),
+    )?;
+    check(message.starts_with("out of memory"), &message)?;
+    check(
+        add_status == OK && result_status == OK && sum == 3.5,
+        "the state made before",
+    )?;
+    let mut after: *mut mylib_exact_sum = ptr::null_mut();
+    // SAFETY: valid out-pointers; states made here, freed once.
+    unsafe {
+        check(mylib_exact_sum_new(&mut after) == OK, "new after the failures")?;
+        mylib_exact_sum_free(after);
+        mylib_exact_sum_free(before);
+    }
+    Ok(())
+}
+
+/// Values that cancel over the whole exponent range and 100 smaller ones
+/// (deterministic): the certificate fails, so the sums take the exact path,
+/// whose exponent bins (64 KiB) are allocated for a block of 4096 values or
+/// more.
+fn cancelling(n: usize) -> Vec<f64> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut v: Vec<f64> = (0..n.saturating_sub(100) / 2)
+        .map(|_| f64::from_bits((next() >> 12) | ((1 + next() % 2000) << 52) | (next() & (1 << 63))))
+        .collect();
+    let negated: Vec<f64> = v.iter().map(|&x| -x).collect();
+    v.extend(negated);
+    while v.len() < n {
+        v.push(f64::from_bits((next() >> 12) | ((900 + next() % 200) << 52)));
+    }
+    for k in (1..n).rev() {
+        v.swap(k, (next() % (k as u64 + 1)) as usize);
+    }
+    v
+}
+
+/// A large sum whose exponent bins cannot be allocated (every request
+/// above 32 KiB refused) is still exact: through mylib_sum_f64, fast_sum,
+/// mylib_sum_f64_strided and an exact-sum state, against the reference.
+fn large_sum_without_bins() -> Result<(), String> {
+    // Under Miri (an interpreter), just past the size that asks for bins.
+    let n = if cfg!(miri) { 4200 } else { 100_000 };
+    let data = cancelling(n);
+    let want = exact::expected(&data);
+    let mut acc: *mut mylib_exact_sum = ptr::null_mut();
+    // SAFETY: a valid out-pointer.
+    check(unsafe { mylib_exact_sum_new(&mut acc) } == OK, "a state")?;
+    let refused_before = REFUSED_COUNT.load(Ordering::Relaxed);
+    REFUSE_ABOVE.store(32 << 10, Ordering::Relaxed);
+    let mut got = [f64::NAN; 4];
+    let mut status = [OVERFLOW; 4];
+    let (shape, strides) = ([n], [-8isize]);
+    // SAFETY: valid slices, layouts within `data`, out-pointers and a live state.
+    unsafe {
+        status[0] = mylib_sum_f64(data.as_ptr(), n, &mut got[0]);
+        // Under Miri, the sum and the state (one path through the kernels
+        // each); fast_sum and the strided sum take the same one.
+        if !cfg!(miri) {
+            fast_sum(data.as_ptr(), c_int::try_from(n).unwrap(), &mut got[1]);
+            status[1] = mylib_last_error();
+            let last = data.as_ptr().add(n - 1).cast();
+            status[2] = mylib_sum_f64_strided(last, 1, shape.as_ptr(), strides.as_ptr(), &mut got[2]);
+        }
+        status[3] = mylib_exact_sum_add(acc, data.as_ptr(), n);
+        if status[3] == OK {
+            status[3] = mylib_exact_sum_result(acc, &mut got[3]);
+        }
+        mylib_exact_sum_free(acc);
+    }
+    REFUSE_ABOVE.store(usize::MAX, Ordering::Relaxed);
+    let refused = REFUSED_COUNT.load(Ordering::Relaxed) - refused_before;
+    let asked = if cfg!(miri) { 2 } else { 4 };
+    check(
+        refused >= asked,
+        &format!("only {refused} requests refused: the bins were not asked for"),
+    )?;
+    for (k, what) in ["mylib_sum_f64", "fast_sum", "mylib_sum_f64_strided", "mylib_exact_sum"]
+        .iter()
+        .enumerate()
+    {
+        if cfg!(miri) && (k == 1 || k == 2) {
+            continue;
+        }
+        let result = if status[k] == OK {
+            Ok(got[k])
+        } else if status[k] == OVERFLOW {
+            Err(got[k])
+        } else {
+            return Err(format!("{what}: status {}", status[k]));
+        };
+        check(
+            want.matches(result),
+            &format!("{what}: got {:?}, want {want:?}", got[k]),
+        )?;
+    }
+    Ok(())
+}
+
 type Test = fn() -> Result<(), String>;
 
 fn main() {
@@ -239,6 +395,8 @@ fn main() {
             "recording_an_error_allocates_nothing",
             recording_an_error_allocates_nothing,
         ),
+        ("exact_sum_refused", exact_sum_refused),
+        ("large_sum_without_bins", large_sum_without_bins),
     ];
     // Not under Miri: it cannot silence stderr (isolation), and the debug
     // line's writers are checked by the unit tests in src/debug.rs there.

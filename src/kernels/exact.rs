@@ -370,6 +370,13 @@ fn round_magnitude(m: &[u64]) -> Result<f64, Overflow> {
 mod tests {
     use super::*;
 
+    /// `2^k` exactly, for a normal `k`, from its bits (the precision of
+    /// `powi` is unspecified: Miri, for one, rounds it differently).
+    fn pow2(k: i32) -> f64 {
+        assert!((-1022..=1023).contains(&k));
+        f64::from_bits(((1023 + k) as u64) << 52)
+    }
+
     fn sum_of(values: &[f64]) -> Result<f64, Overflow> {
         let mut s = ExactSum::new();
         for &x in values {
@@ -383,9 +390,9 @@ mod tests {
         assert_eq!(sum_of(&[]).unwrap().to_bits(), 0.0f64.to_bits());
         assert_eq!(sum_of(&[0.1; 10]), Ok(1.0));
         assert_eq!(sum_of(&[1e100, 1.0, -1e100]), Ok(1.0));
-        assert_eq!(sum_of(&[2f64.powi(53), 1.0, 2f64.powi(-60)]), Ok(2f64.powi(53) + 2.0));
-        assert_eq!(sum_of(&[2f64.powi(53), 1.0]), Ok(2f64.powi(53)), "tie to even");
-        assert_eq!(sum_of(&[2f64.powi(53), 3.0]), Ok(2f64.powi(53) + 4.0), "tie to even");
+        assert_eq!(sum_of(&[pow2(53), 1.0, pow2(-60)]), Ok(pow2(53) + 2.0));
+        assert_eq!(sum_of(&[pow2(53), 1.0]), Ok(pow2(53)), "tie to even");
+        assert_eq!(sum_of(&[pow2(53), 3.0]), Ok(pow2(53) + 4.0), "tie to even");
         assert_eq!(sum_of(&[1e308, 1e308, -1e308]), Ok(1e308), "no intermediate overflow");
         assert_eq!(sum_of(&[-0.0, -0.0]).unwrap().to_bits(), 0.0f64.to_bits());
         assert_eq!(sum_of(&[5e-324, 5e-324]), Ok(1e-323));
@@ -399,7 +406,7 @@ mod tests {
         assert_eq!(sum_of(&[max, max]), Err(Overflow(f64::INFINITY)));
         assert_eq!(sum_of(&[-max, -max]), Err(Overflow(f64::NEG_INFINITY)));
         // Half an ulp of MAX above MAX is a tie, and rounds to even: infinity.
-        let half_ulp = 2f64.powi(970);
+        let half_ulp = pow2(970);
         assert_eq!(sum_of(&[max, half_ulp]), Err(Overflow(f64::INFINITY)));
         assert_eq!(sum_of(&[max, half_ulp, -5e-324]), Ok(max));
         assert_eq!(sum_of(&[max, half_ulp / 2.0]), Ok(max));
@@ -475,11 +482,11 @@ mod tests {
     #[test]
     fn plus_adds_exactly() {
         let mut s = ExactSum::new();
-        for x in [1.0, 2f64.powi(-80), -3e-320] {
+        for x in [1.0, pow2(-80), -3e-320] {
             s.add(x).unwrap();
         }
         let w = s.words();
-        for d in [0.0, 1.0, -1.0, 2f64.powi(-90), -5e-324, 1e300, -1e300, -2.0, f64::MAX] {
+        for d in [0.0, 1.0, -1.0, pow2(-90), -5e-324, 1e300, -1e300, -2.0, f64::MAX] {
             let mut t = s.clone();
             t.add_uncounted(d);
             assert_eq!(plus(&w, d), t.words(), "{d:e}");

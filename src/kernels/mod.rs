@@ -288,7 +288,10 @@ pub(crate) fn fp_env_is_default() -> bool {
     one + half_ulp == 1.0 // ties to even, not upward
         && one + three_quarters == 1.0 + f64::EPSILON // to nearest, not down or toward zero
         && -one - three_quarters == -(1.0 + f64::EPSILON) // to nearest, not up
-        && tiny + tiny == f64::from_bits(2) // no FTZ / DAZ
+        // No FTZ / DAZ. Compared by its bits: under DAZ (x86) or FZ (aarch64)
+        // a floating-point comparison reads a subnormal operand as zero, so
+        // `0.0 == 2^-1073` would hold there.
+        && (tiny + tiny).to_bits() == 2
 }
 
 #[cfg(test)]

@@ -66,15 +66,21 @@ pub(crate) fn cancelling(n: usize, k: i32, rng: &mut Rng) -> Vec<f64> {
 }
 
 fn check(data: &[f64], got: Result<f64, Overflow>, what: &str) {
-    let want = expected(data);
-    assert!(
-        want.matches(got.map_err(|o| o.0)),
-        "{what}: got {got:?}, want {want:?} (n = {})",
-        data.len()
-    );
+    check_against(&expected(data), got, &format!("{what} (n = {})", data.len()));
 }
 
+/// [`check`] with the reference already computed (it is the slow part under Miri).
+fn check_against(want: &Expected, got: Result<f64, Overflow>, what: &str) {
+    assert!(want.matches(got.map_err(|o| o.0)), "{what}: got {got:?}, want {want:?}");
+}
+
+/// Every path, the available ones and those that fall back to the portable
+/// kernel. Under Miri, which detects no SIMD feature, every path runs the
+/// portable kernel: there, `Portable`, `Auto` and one that falls back.
 fn paths() -> Vec<Path> {
+    if cfg!(miri) {
+        return vec![Path::Portable, Path::Auto, Path::Avx512];
+    }
     let mut v = Path::available();
     for p in [Path::Portable, Path::Auto, Path::Avx2, Path::Avx512, Path::Neon] {
         if !v.contains(&p) {
@@ -127,8 +133,9 @@ fn hard_cases() {
         vec![1.0, 1e100, 1.0, -1e100],
     ];
     for d in &cases {
+        let want = expected(d);
         for p in paths() {
-            check(d, sum_f64_with(p, d), &format!("{p:?} {d:?}"));
+            check_against(&want, sum_f64_with(p, d), &format!("{p:?} {d:?}"));
         }
     }
     assert_eq!(sum_f64(&[1e308, 1e308, -1e308]), Ok(1e308));
@@ -218,15 +225,74 @@ fn small_threaded_sums() {
     let hard = cancelling(100, 30, &mut rng);
     let ints: Vec<i32> = (0..100).map(|_| rng.next() as i32).collect();
     for n in [0, 1, 64, 65, 100] {
+        let (want_easy, want_hard) = (expected(&easy[..n]), expected(&hard[..n]));
         for threads in 1..=3 {
             for p in paths() {
-                check(&easy[..n], sum_f64_split(p, &easy[..n], split(32, threads)), "easy");
-                check(&hard[..n], sum_f64_split(p, &hard[..n], split(32, threads)), "hard");
+                let what = format!("{p:?} n={n} threads={threads}");
+                check_against(&want_easy, sum_f64_split(p, &easy[..n], split(32, threads)), &what);
+                check_against(&want_hard, sum_f64_split(p, &hard[..n], split(32, threads)), &what);
                 let want = ints[..n].iter().map(|&x| i64::from(x)).sum::<i64>();
                 assert_eq!(sum_i32_split(p, &ints[..n], split(32, threads)), Some(want));
             }
         }
     }
+}
+
+/// Small enough for Miri (`make test-miri`): every route of the f64 sum and
+/// of the exact state on small inputs — one by one, certified (several
+/// blocks and threads), exact without bins and with them (a block of 4096
+/// values or more), an `Elements` array, NaN and overflow in a block, and
+/// states added in parts, through bytes, merged.
+#[test]
+fn small_inputs_on_every_route() {
+    let mut rng = Rng(31);
+    let easy: Vec<f64> = (0..200).map(|_| rng.mixed()).collect();
+    let hard = cancelling(200, 40, &mut rng);
+    let route = |d: &[f64], block, threads| sum_values(Path::Portable, Values::Slice(d), split(block, threads));
+    let (want_easy, want_hard, want_head) = (expected(&easy), expected(&hard), expected(&hard[..63]));
+    for threads in [1, 2] {
+        let (r, how) = route(&easy, 64, threads);
+        assert_eq!(how, Route::Certified);
+        check_against(&want_easy, r, "certified");
+        let (r, how) = route(&hard, 64, threads);
+        assert_eq!(how, Route::Exact);
+        check_against(&want_hard, r, "exact, no bins");
+        let (r, how) = route(&hard[..63], 64, threads);
+        assert_eq!(how, Route::OneByOne);
+        check_against(&want_head, r, "one by one");
+        let mut order: Vec<usize> = (0..hard.len()).collect();
+        rng.shuffle(&mut order);
+        let src = Permuted { data: &hard, order };
+        let (r, _) = sum_values(Path::Portable, Values::Elements(&src), split(96, threads));
+        check_against(&want_hard, r, "elements");
+    }
+    // The bins: one block of 4200 cancelling values, against the state of
+    // the same values added one by one (the reference is too slow here).
+    let big = cancelling(4200, 40, &mut rng);
+    let (r, how) = route(&big, 8192, 1);
+    assert_eq!(how, Route::Exact);
+    let mut one_by_one = ExactSum::new();
+    big.iter().for_each(|&x| one_by_one.add_uncounted(x));
+    assert_eq!(r, one_by_one.value(), "exact, with bins");
+    // NaN and overflow in a block: that block is redone exactly.
+    let mut specials = easy.clone();
+    specials[70] = f64::NAN;
+    assert!(route(&specials, 64, 2).0.unwrap().is_nan());
+    let mut over = vec![f64::MAX; 100];
+    over.extend(vec![-f64::MAX; 99]);
+    assert_eq!(route(&over, 64, 2).0, Ok(f64::MAX), "overflowing lanes");
+    // A state in parts: the same bytes as the whole.
+    let mut whole = ExactSum::new();
+    whole.add_values(Values::Slice(&hard), split(64, 2)).unwrap();
+    check_against(&want_hard, whole.value(), "add_values");
+    let mut merged = ExactSum::new();
+    for part in [&hard[..1], &hard[1..130], &hard[130..]] {
+        let mut a = ExactSum::new();
+        a.add_values(Values::Slice(part), split(32, 2)).unwrap();
+        merged.merge(&ExactSum::from_bytes(&a.to_bytes()).unwrap()).unwrap();
+    }
+    assert_eq!(merged.to_bytes(), whole.to_bytes());
+    assert_eq!(merged.count(), 200);
 }
 
 #[test]
@@ -346,6 +412,80 @@ fn exact_sum_adds_typical_and_wide_data_exactly() {
 #[test]
 fn the_default_floating_point_environment_is_detected() {
     assert!(fp_env_is_default());
+}
+
+/// Runs `f` with the calling thread's MXCSR set to `set(saved)`, then
+/// restores it. This is the environment a C caller may hand mylib (its
+/// rounding mode, or FTZ/DAZ from code built with `-ffast-math`), which
+/// `fp_env_is_default` exists to see; its probes are `black_box`ed, so the
+/// compiler cannot fold them away. Nothing else runs while it is set.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+fn with_mxcsr<R>(set: impl Fn(u32) -> u32, f: impl FnOnce() -> R) -> R {
+    let mut saved = 0u32;
+    // SAFETY: stmxcsr stores the 4-byte MXCSR into `saved`, a live local.
+    unsafe { std::arch::asm!("stmxcsr [{}]", in(reg) &raw mut saved, options(nostack)) };
+    let changed = set(saved);
+    // SAFETY: ldmxcsr loads 4 bytes from `changed`, a live local; only control bits change.
+    unsafe { std::arch::asm!("ldmxcsr [{}]", in(reg) &raw const changed, options(nostack, readonly)) };
+    // black_box: the result is computed before MXCSR is restored (the
+    // probes' inputs are black_boxed too, so computed after it is set).
+    let r = std::hint::black_box(f());
+    // SAFETY: as above, back to the saved value.
+    unsafe { std::arch::asm!("ldmxcsr [{}]", in(reg) &raw const saved, options(nostack, readonly)) };
+    r
+}
+
+/// Every non-default mode of MXCSR is seen: the rounding modes, and
+/// flush-to-zero (FTZ, bit 15) and denormals-are-zero (DAZ, bit 6) alone
+/// and together. Under DAZ a comparison reads a subnormal operand as zero,
+/// so the subnormal probe must be compared by its bits.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+#[test]
+fn every_non_default_mxcsr_is_detected() {
+    const RC: u32 = 3 << 13;
+    for (name, bits) in [
+        ("round down", 1 << 13),
+        ("round up", 2 << 13),
+        ("round toward zero", 3 << 13),
+        ("FTZ", 1 << 15),
+        ("DAZ", 1 << 6),
+        ("FTZ|DAZ", (1 << 15) | (1 << 6)),
+    ] {
+        let default = with_mxcsr(|m| (m & !RC) | bits, fp_env_is_default);
+        assert!(!default, "{name} taken for the default environment");
+    }
+    assert!(with_mxcsr(|m| m & !(RC | (1 << 15) | (1 << 6)), fp_env_is_default));
+}
+
+/// The same on aarch64: FPCR.FZ (bit 24) flushes subnormal inputs and
+/// results to zero, comparisons included; FPCR.RMode (bits 22-23) rounds.
+#[cfg(all(target_arch = "aarch64", not(miri)))]
+#[test]
+fn every_non_default_fpcr_is_detected() {
+    fn with_fpcr<R>(set: impl Fn(u64) -> u64, f: impl FnOnce() -> R) -> R {
+        let saved: u64;
+        // SAFETY: reads FPCR into a register.
+        unsafe { std::arch::asm!("mrs {}, fpcr", out(reg) saved, options(nomem, nostack)) };
+        // SAFETY: writes FPCR's control bits; restored below.
+        unsafe { std::arch::asm!("msr fpcr, {}", in(reg) set(saved), options(nostack)) };
+        // black_box: the result is computed before FPCR is restored (the
+        // probes' inputs are black_boxed too, so computed after it is set).
+        let r = std::hint::black_box(f());
+        // SAFETY: as above, back to the saved value.
+        unsafe { std::arch::asm!("msr fpcr, {}", in(reg) saved, options(nostack)) };
+        r
+    }
+    const RMODE: u64 = 3 << 22;
+    for (name, bits) in [
+        ("round up", 1 << 22),
+        ("round down", 2 << 22),
+        ("round toward zero", 3 << 22),
+        ("FZ", 1 << 24),
+    ] {
+        let default = with_fpcr(|c| (c & !RMODE) | bits, fp_env_is_default);
+        assert!(!default, "{name} taken for the default environment");
+    }
+    assert!(with_fpcr(|c| c & !(RMODE | (1 << 24)), fp_env_is_default));
 }
 
 #[test]

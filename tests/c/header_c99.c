@@ -30,10 +30,33 @@ STATIC_ASSERT(MYLIB_ERR_PANIC == 6);
 STATIC_ASSERT(MYLIB_ERR_MISALIGNED == 7);
 STATIC_ASSERT(MYLIB_ERR_CALLBACK_FAILED == 8);
 STATIC_ASSERT(MYLIB_ERR_NO_MEMORY == 9);
+STATIC_ASSERT(MYLIB_ERR_BAD_FORMAT == 10);
+STATIC_ASSERT(MYLIB_ERR_UNSUPPORTED_VERSION == 11);
+STATIC_ASSERT(MYLIB_EXACT_SUM_BYTES == 288);
+STATIC_ASSERT(MYLIB_MAX_NDIM == 64);
 STATIC_ASSERT(sizeof(Point) == 2 * sizeof(int));
 STATIC_ASSERT(offsetof(Point, x) == 0);
 STATIC_ASSERT(offsetof(Point, y) == sizeof(int));
 STATIC_ASSERT(sizeof(mylib_status) == sizeof(int));
+
+/* The new declarations, typed exactly: a pointer of another type is an
+ * incompatible-pointer error under -Werror. mylib_exact_sum is opaque: only
+ * pointers to it are declared (sizeof(mylib_exact_sum) would not compile). */
+static int (*const sum_f64_strided_fn)(const void *, size_t, const size_t *, const ptrdiff_t *, double *) =
+    mylib_sum_f64_strided;
+static int (*const exact_sum_new_fn)(mylib_exact_sum **) = mylib_exact_sum_new;
+static void (*const exact_sum_free_fn)(mylib_exact_sum *) = mylib_exact_sum_free;
+static int (*const exact_sum_add_fn)(mylib_exact_sum *, const double *, size_t) = mylib_exact_sum_add;
+static int (*const exact_sum_add_strided_fn)(mylib_exact_sum *, const void *, size_t, const size_t *,
+                                             const ptrdiff_t *) = mylib_exact_sum_add_strided;
+static int (*const exact_sum_add_value_fn)(mylib_exact_sum *, double) = mylib_exact_sum_add_value;
+static int (*const exact_sum_merge_fn)(mylib_exact_sum *, const mylib_exact_sum *) = mylib_exact_sum_merge;
+static int (*const exact_sum_result_fn)(const mylib_exact_sum *, double *) = mylib_exact_sum_result;
+static int (*const exact_sum_count_fn)(const mylib_exact_sum *, uint64_t *) = mylib_exact_sum_count;
+static int (*const exact_sum_reset_fn)(mylib_exact_sum *) = mylib_exact_sum_reset;
+static int (*const exact_sum_to_bytes_fn)(const mylib_exact_sum *, uint8_t *, size_t) = mylib_exact_sum_to_bytes;
+static int (*const exact_sum_from_bytes_fn)(const uint8_t *, size_t, mylib_exact_sum **) =
+    mylib_exact_sum_from_bytes;
 
 static int failures = 0;
 
@@ -205,7 +228,7 @@ int main(void) {
     EXPECT(mylib_version() != NULL);
     EXPECT(strcmp(mylib_version(), MYLIB_VERSION_STRING) == 0);
     EXPECT(strcmp(mylib_version(), version) == 0);
-    for (code = MYLIB_OK; code <= MYLIB_ERR_NO_MEMORY; code++) {
+    for (code = MYLIB_OK; code <= MYLIB_ERR_UNSUPPORTED_VERSION; code++) {
         EXPECT(mylib_status_str(code) != NULL);
         EXPECT(strcmp(mylib_status_str(code), mylib_status_str(-1)) != 0);
     }
@@ -252,6 +275,53 @@ int main(void) {
     EXPECT(mylib_process(NULL, NULL, 1, &result) == MYLIB_ERR_MISSING_CALLBACK);
     EXPECT(mylib_process(add_offset_cb, &offset, 1, NULL) == MYLIB_ERR_NULL_POINTER);
     EXPECT(result == 7);
+
+    /* mylib_sum_f64_strided: a column of a 2 x 3 row-major matrix, reversed */
+    {
+        double m[6] = {1.0, 2.0, 4.0, 8.0, 16.0, 32.0};
+        size_t shape[1] = {2};
+        ptrdiff_t strides[1] = {-24};
+        dres = -1.0;
+        EXPECT(sum_f64_strided_fn(&m[4], 1, shape, strides, &dres) == MYLIB_OK);
+        EXPECT(dres == 18.0);
+        EXPECT(mylib_sum_f64_strided(m, 1, NULL, strides, &dres) == MYLIB_ERR_NULL_POINTER);
+        EXPECT(mylib_sum_f64_strided(m, MYLIB_MAX_NDIM + 1, shape, strides, &dres) == MYLIB_ERR_INVALID_LENGTH);
+        EXPECT(dres == 18.0);
+    }
+
+    /* mylib_exact_sum_*: a state made, added to, merged, serialized, read back */
+    {
+        mylib_exact_sum *acc = NULL, *other = NULL, *back = NULL;
+        uint8_t bytes[MYLIB_EXACT_SUM_BYTES];
+        size_t shape[1] = {2};
+        ptrdiff_t strides[1] = {8};
+        uint64_t count = 0;
+        EXPECT(exact_sum_new_fn(&acc) == MYLIB_OK && acc != NULL);
+        EXPECT(mylib_exact_sum_new(&other) == MYLIB_OK && other != NULL);
+        EXPECT(exact_sum_add_fn(acc, doubles, 4) == MYLIB_OK);
+        EXPECT(exact_sum_add_strided_fn(acc, doubles, 1, shape, strides) == MYLIB_OK);
+        EXPECT(exact_sum_add_value_fn(other, 1e308) == MYLIB_OK);
+        EXPECT(exact_sum_merge_fn(acc, other) == MYLIB_OK);
+        EXPECT(exact_sum_add_value_fn(acc, -1e308) == MYLIB_OK);
+        EXPECT(exact_sum_result_fn(acc, &dres) == MYLIB_OK && dres == 1.3);
+        EXPECT(exact_sum_count_fn(acc, &count) == MYLIB_OK && count == 8);
+        EXPECT(exact_sum_to_bytes_fn(acc, bytes, sizeof bytes) == MYLIB_OK);
+        EXPECT(memcmp(bytes, "MYXS\x01", 5) == 0);
+        EXPECT(exact_sum_from_bytes_fn(bytes, sizeof bytes, &back) == MYLIB_OK && back != NULL);
+        EXPECT(mylib_exact_sum_result(back, &dres) == MYLIB_OK && dres == 1.3);
+        bytes[4] = 2;
+        EXPECT(mylib_exact_sum_from_bytes(bytes, sizeof bytes, &other) == MYLIB_ERR_UNSUPPORTED_VERSION);
+        bytes[0] = 'X';
+        EXPECT(mylib_exact_sum_from_bytes(bytes, sizeof bytes, &other) == MYLIB_ERR_BAD_FORMAT);
+        EXPECT(exact_sum_reset_fn(acc) == MYLIB_OK);
+        EXPECT(mylib_exact_sum_count(acc, &count) == MYLIB_OK && count == 0);
+        EXPECT(mylib_exact_sum_to_bytes(acc, bytes, sizeof bytes - 1) == MYLIB_ERR_INVALID_LENGTH);
+        exact_sum_free_fn(acc);
+        mylib_exact_sum_free(other);
+        mylib_exact_sum_free(back);
+        mylib_exact_sum_free(NULL);
+        EXPECT_CODE(MYLIB_OK);
+    }
 
     printf("header_c99: %s\n", failures == 0 ? "ok" : "FAILED");
     return failures == 0 ? 0 : 1;

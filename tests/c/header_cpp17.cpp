@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <type_traits>
 
@@ -23,6 +24,10 @@ static_assert(MYLIB_ERR_PANIC == 6, "MYLIB_ERR_PANIC");
 static_assert(MYLIB_ERR_MISALIGNED == 7, "MYLIB_ERR_MISALIGNED");
 static_assert(MYLIB_ERR_CALLBACK_FAILED == 8, "MYLIB_ERR_CALLBACK_FAILED");
 static_assert(MYLIB_ERR_NO_MEMORY == 9, "MYLIB_ERR_NO_MEMORY");
+static_assert(MYLIB_ERR_BAD_FORMAT == 10, "MYLIB_ERR_BAD_FORMAT");
+static_assert(MYLIB_ERR_UNSUPPORTED_VERSION == 11, "MYLIB_ERR_UNSUPPORTED_VERSION");
+static_assert(MYLIB_EXACT_SUM_BYTES == 288, "MYLIB_EXACT_SUM_BYTES");
+static_assert(MYLIB_MAX_NDIM == 64, "MYLIB_MAX_NDIM");
 static_assert(sizeof(Point) == 2 * sizeof(int), "sizeof(Point)");
 static_assert(offsetof(Point, x) == 0, "offsetof(Point, x)");
 static_assert(offsetof(Point, y) == sizeof(int), "offsetof(Point, y)");
@@ -33,6 +38,39 @@ static_assert(std::is_same<mylib_callback_fn, int (*)(void *, int, int *)>::valu
               "mylib_callback_fn");
 static_assert(std::is_same<decltype(&mylib_sum_i32), int (*)(const int *, size_t, int64_t *)>::value,
               "mylib_sum_i32 signature");
+
+// mylib_exact_sum is opaque: declared, never defined (sizeof would not compile).
+template <typename T, typename = void>
+struct is_complete : std::false_type {};
+template <typename T>
+struct is_complete<T, std::void_t<decltype(sizeof(T))>> : std::true_type {};
+static_assert(!is_complete<mylib_exact_sum>::value, "mylib_exact_sum is an opaque type");
+static_assert(is_complete<Point>::value, "the trait sees complete types");
+static_assert(std::is_same<decltype(&mylib_sum_f64_strided),
+                           int (*)(const void *, size_t, const size_t *, const ptrdiff_t *, double *)>::value,
+              "mylib_sum_f64_strided takes ptrdiff_t strides");
+static_assert(std::is_same<decltype(&mylib_exact_sum_new), int (*)(mylib_exact_sum **)>::value, "new");
+static_assert(std::is_same<decltype(&mylib_exact_sum_free), void (*)(mylib_exact_sum *)>::value, "free");
+static_assert(std::is_same<decltype(&mylib_exact_sum_add), int (*)(mylib_exact_sum *, const double *, size_t)>::value,
+              "add");
+static_assert(std::is_same<decltype(&mylib_exact_sum_add_strided),
+                           int (*)(mylib_exact_sum *, const void *, size_t, const size_t *, const ptrdiff_t *)>::value,
+              "add_strided");
+static_assert(std::is_same<decltype(&mylib_exact_sum_add_value), int (*)(mylib_exact_sum *, double)>::value,
+              "add_value");
+static_assert(std::is_same<decltype(&mylib_exact_sum_merge), int (*)(mylib_exact_sum *, const mylib_exact_sum *)>::value,
+              "merge");
+static_assert(std::is_same<decltype(&mylib_exact_sum_result), int (*)(const mylib_exact_sum *, double *)>::value,
+              "result");
+static_assert(std::is_same<decltype(&mylib_exact_sum_count), int (*)(const mylib_exact_sum *, uint64_t *)>::value,
+              "count");
+static_assert(std::is_same<decltype(&mylib_exact_sum_reset), int (*)(mylib_exact_sum *)>::value, "reset");
+static_assert(std::is_same<decltype(&mylib_exact_sum_to_bytes),
+                           int (*)(const mylib_exact_sum *, uint8_t *, size_t)>::value,
+              "to_bytes");
+static_assert(std::is_same<decltype(&mylib_exact_sum_from_bytes),
+                           int (*)(const uint8_t *, size_t, mylib_exact_sum **)>::value,
+              "from_bytes");
 
 namespace {
 
@@ -168,7 +206,7 @@ int main() {
     EXPECT(mylib_version() != nullptr);
     EXPECT(expected_version == mylib_version());
     EXPECT(std::string(MYLIB_VERSION_STRING) == mylib_version());
-    for (int c : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1, 10, INT_MIN, INT_MAX}) {
+    for (int c : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, -1, 12, INT_MIN, INT_MAX}) {
         EXPECT(mylib_status_str(c) != nullptr);
     }
     EXPECT(std::string(mylib_status_str(MYLIB_OK)) != mylib_status_str(MYLIB_ERR_IO));
@@ -208,6 +246,45 @@ int main() {
     EXPECT(mylib_process(nullptr, &acc, 1, &out) == MYLIB_ERR_MISSING_CALLBACK);
     EXPECT(mylib_process(accumulate, &acc, 1, nullptr) == MYLIB_ERR_NULL_POINTER);
     EXPECT(acc.calls == 2 && out == -9);
+
+    // mylib_sum_f64_strided: a 2 x 2 block of a 3 x 3 matrix, Fortran order
+    {
+        const double m[9] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+        const std::size_t shape[2] = {2, 2};
+        const std::ptrdiff_t strides[2] = {8, 24};
+        double s = 0.0;
+        EXPECT(mylib_sum_f64_strided(m, 2, shape, strides, &s) == MYLIB_OK && s == 1 + 2 + 8 + 16);
+        EXPECT(mylib_sum_f64_strided(m, 2, shape, nullptr, &s) == MYLIB_ERR_NULL_POINTER);
+    }
+
+    // mylib_exact_sum_*, owned by a unique_ptr with the library's own free function
+    {
+        struct Free {
+            void operator()(mylib_exact_sum *a) const { mylib_exact_sum_free(a); }
+        };
+        using State = std::unique_ptr<mylib_exact_sum, Free>;
+        mylib_exact_sum *raw = nullptr;
+        EXPECT(mylib_exact_sum_new(&raw) == MYLIB_OK);
+        State a(raw);
+        const std::size_t shape[1] = {4};
+        const std::ptrdiff_t strides[1] = {-8};
+        EXPECT(mylib_exact_sum_add(a.get(), ds, 4) == MYLIB_OK);
+        EXPECT(mylib_exact_sum_add_strided(a.get(), ds + 3, 1, shape, strides) == MYLIB_OK);
+        EXPECT(mylib_exact_sum_add_value(a.get(), 0.5) == MYLIB_OK);
+        EXPECT(mylib_exact_sum_merge(a.get(), a.get()) == MYLIB_OK);
+        double s = 0.0;
+        std::uint64_t n = 0;
+        EXPECT(mylib_exact_sum_result(a.get(), &s) == MYLIB_OK && s == 9.0);
+        EXPECT(mylib_exact_sum_count(a.get(), &n) == MYLIB_OK && n == 18);
+        std::uint8_t bytes[MYLIB_EXACT_SUM_BYTES];
+        EXPECT(mylib_exact_sum_to_bytes(a.get(), bytes, sizeof bytes) == MYLIB_OK);
+        raw = nullptr;
+        EXPECT(mylib_exact_sum_from_bytes(bytes, sizeof bytes, &raw) == MYLIB_OK);
+        State b(raw);
+        EXPECT(mylib_exact_sum_result(b.get(), &s) == MYLIB_OK && s == 9.0);
+        EXPECT(mylib_exact_sum_reset(b.get()) == MYLIB_OK);
+        EXPECT(mylib_exact_sum_from_bytes(bytes, 5, &raw) == MYLIB_ERR_BAD_FORMAT);
+    }
 
     std::printf("header_cpp17: %s\n", failures == 0 ? "ok" : "FAILED");
     return failures == 0 ? 0 : 1;

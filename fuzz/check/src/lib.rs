@@ -499,16 +499,16 @@ pub fn check_exact_sum(data: &[u8]) {
                         let mut back = [0u8; MYLIB_EXACT_SUM_BYTES];
                         assert_eq!(mylib_exact_sum_to_bytes(acc, back.as_mut_ptr(), back.len()), OK);
                         assert_eq!(back[..], b[..len], "{ctx}: canonical bytes");
-                        mylib_exact_sum_free(slots[i].acc);
+                        // Compared with slot j before slot i is freed: they
+                        // may be the same state.
                         let unchanged = len == b.len() && {
                             let mut orig = [0u8; MYLIB_EXACT_SUM_BYTES];
                             mylib_exact_sum_to_bytes(slots[j].acc, orig.as_mut_ptr(), orig.len());
                             orig == b
                         };
-                        slots[i] = Slot {
-                            acc,
-                            values: if unchanged { slots[j].values.clone() } else { None },
-                        };
+                        let values = if unchanged { slots[j].values.clone() } else { None };
+                        mylib_exact_sum_free(slots[i].acc);
+                        slots[i] = Slot { acc, values };
                     } else {
                         assert!(corrupt, "{ctx}: intact bytes refused ({st})");
                         assert!(acc.is_null(), "{ctx}: written on failure");
