@@ -85,13 +85,8 @@ pub fn point_text(x: i32, y: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::tests::pow2;
 
-    /// `2^k` exactly, for a normal `k`, from its bits (the precision of
-    /// `powi` is unspecified: Miri, for one, rounds it differently).
-    fn pow2(k: i32) -> f64 {
-        assert!((-1022..=1023).contains(&k));
-        f64::from_bits(((1023 + k) as u64) << 52)
-    }
 
     #[test]
     fn add_in_range_and_wrapping() {

@@ -6,6 +6,10 @@ use std::ptr;
 
 use mylib::*;
 
+#[path = "common/exact.rs"]
+mod exact;
+use exact::pow2;
+
 fn last() -> c_int {
     mylib_last_error()
 }
@@ -133,13 +137,6 @@ fn sum_array_rules() {
         assert_eq!(sum_array(odd, 1), 0);
         assert_eq!(last(), MISALIGNED);
     }
-}
-
-/// `2^k` exactly, for a normal `k`, from its bits (the precision of `powi`
-/// is unspecified: Miri, for one, rounds it differently).
-fn pow2(k: i32) -> f64 {
-    assert!((-1022..=1023).contains(&k));
-    f64::from_bits(((1023 + k) as u64) << 52)
 }
 
 #[test]

@@ -171,6 +171,7 @@ fn take_back_rare(data: &[f64], acc: &mut ExactSum) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::tests::pow2;
 
     fn by_bins(d: &[f64]) -> ExactSum {
         let mut acc = ExactSum::new();
@@ -194,7 +195,7 @@ mod tests {
             &[],
             &[1.0],
             &[0.1, 0.2, -0.3, 5e-324, -0.0, f64::MAX, -f64::MAX, 1e-310],
-            &[f64::MIN_POSITIVE, -5e-324, 3.0, 2f64.powi(53), 1.0, 2f64.powi(-60)],
+            &[f64::MIN_POSITIVE, -5e-324, 3.0, pow2(53), 1.0, pow2(-60)],
             &[1.0, f64::NAN, 2.0],
             &[f64::INFINITY, -1.0, f64::NEG_INFINITY],
             &[0.0, -0.0, 0.0, 0.0, -0.0],

@@ -369,13 +369,8 @@ fn round_magnitude(m: &[u64]) -> Result<f64, Overflow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::tests::pow2;
 
-    /// `2^k` exactly, for a normal `k`, from its bits (the precision of
-    /// `powi` is unspecified: Miri, for one, rounds it differently).
-    fn pow2(k: i32) -> f64 {
-        assert!((-1022..=1023).contains(&k));
-        f64::from_bits(((1023 + k) as u64) << 52)
-    }
 
     fn sum_of(values: &[f64]) -> Result<f64, Overflow> {
         let mut s = ExactSum::new();

@@ -191,6 +191,7 @@ pub(crate) fn add(kernel: fn(&[f64]) -> Option<[f64; 4]>, d: &[f64], acc: &mut E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::tests::pow2;
 
     fn exact(d: &[f64]) -> ExactSum {
         let mut acc = ExactSum::new();
@@ -231,11 +232,11 @@ mod tests {
             vec![5e-324, 1e-310],      // below 2^-985
             vec![0.0, -0.0, f64::NAN], // a NaN among zeros
             (0..SUB).map(|_| rng.any_exponent()).collect(),
-            vec![1.0, 2f64.powi(-80), -2f64.powi(-89)], // exact: within 90 bits
+            vec![1.0, pow2(-80), -pow2(-89)], // exact: within 90 bits
             vec![0.0, -0.0, 0.0],                       // zeros
             vec![-1.5; SUB],                            // the largest lane sums
-            vec![2f64.powi(1008); SUB],                 // near the top of the range
-            vec![2f64.powi(-984); 100],                 // near the bottom
+            vec![pow2(1008); SUB],                 // near the top of the range
+            vec![pow2(-984); 100],                 // near the bottom
         ];
         for d in &cases {
             for p in Path::available() {

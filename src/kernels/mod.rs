@@ -295,4 +295,4 @@ pub(crate) fn fp_env_is_default() -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

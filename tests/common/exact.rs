@@ -7,6 +7,13 @@
 
 #![allow(dead_code)] // each includer uses a part
 
+/// `2^k` exactly, for a normal `k`, from its bits (the precision of `powi`
+/// is unspecified: Miri, for one, rounds it differently).
+pub fn pow2(k: i32) -> f64 {
+    assert!((-1022..=1023).contains(&k));
+    f64::from_bits(((1023 + k) as u64) << 52)
+}
+
 /// `u`, the unit roundoff of `f64` (half an ulp of 1.0).
 pub const U: f64 = f64::EPSILON / 2.0;
 
