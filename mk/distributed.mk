@@ -38,7 +38,7 @@ $(DISTRIBUTED_STAMP): $(DISTRIBUTED_REQS)
 	@touch $@
 
 java-check:
-	@command -v $(JAVA) >/dev/null || { echo "Spark needs Java 17: apt-get install openjdk-17-jre-headless" >&2; exit 1; }
+	@command -v $(JAVA) >/dev/null || { echo "Spark needs Java 17: apt-get install openjdk-17-jdk-headless" >&2; exit 1; }
 	@$(JAVA) -version 2>&1 | head -n1
 
 # ---------------------------------------------------------------- the JVM aggregate
