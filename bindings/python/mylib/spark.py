@@ -28,7 +28,7 @@ SparkContext (a ``RuntimeWarning``) and sums in Python workers as before: each
 partition's Arrow batches (``mapInArrow``) are added to an ``ExactSum`` and
 Spark merges the states' bytes with ``RDD.treeAggregate``. The result is the
 same bits; the cost is several times that of ``F.sum`` (the JVM-to-Arrow
-hand-off alone costs about 3x). ``method="jvm"`` refuses to fall back
+hand-off alone costs 3x or more: ``make bench-distributed`` shows it). ``method="jvm"`` refuses to fall back
 (``RuntimeError``); ``method="python"`` always takes the Python path. An RDD of
 Python numbers is always summed in Python workers.
 
