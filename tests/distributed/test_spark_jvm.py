@@ -101,13 +101,14 @@ def state_cases(seed: int) -> list:
             add(f"tie decided far below, scale {s:g}, {sign:+g}", [2.0**53 * s, s, sign * 2.0**-60 * s], most=3)
     add("a half ulp above MAX (overflow by the tie)", [MAX, 2.0**970], most=2)
     add("a half ulp above MAX less one unit", [MAX, 2.0**970, -(2.0**-1074)], most=3)
-    # Bins that carry many times: significands of 2^53 - 1 (or 2^52 - 1, subnormal) at one exponent.
+    # Bins that carry: significands of 2^53 - 1 (2^52 - 1 when subnormal) at one exponent, in
+    # parts long enough for a 64-bit bin to carry (2048 of them; 4096 subnormal) at least once.
     for e in (0, 1, 1023, 2046):
         top = (1 << 52) - 1 if e == 0 else (1 << 53) - 1
         m = np.uint64((e << 52) | (top & ((1 << 52) - 1)))
-        add(f"bin carries, exponent {e}", from_bits(np.full(7000, m)))
+        add(f"bin carries, exponent {e}", from_bits(np.full(10_000, m)), most=2)
         add(f"bin carries, exponent {e}, both signs", from_bits(np.concatenate(
-            [np.full(5000, m), np.full(4999, m | np.uint64(1 << 63))])))
+            [np.full(5000, m), np.full(4999, m | np.uint64(1 << 63))])), most=1)
     # Subnormals and the normal boundary.
     sub = from_bits(rng.integers(0, 1 << 52, 3000, dtype=np.uint64) | (rng.integers(0, 2, 3000, dtype=np.uint64) << np.uint64(63)))
     add("subnormals, both signs", sub)
