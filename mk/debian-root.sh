@@ -56,7 +56,7 @@ copy_ca_bundle() {
 create() {
   local root=$1 suite=$2 arch=$3; shift 3
   local packages; packages=$(IFS=,; echo "$*")
-  need_root "the Debian roots"
+  need_root "making a Debian root"
   command -v debootstrap >/dev/null || die "debootstrap is not installed (Debian: apt-get install debootstrap)"
   local new=$root.new cache; cache=$(realpath -m "$root.debs")
   rm -rf "$new"
@@ -96,7 +96,7 @@ create() {
 
 run() {
   local root; root=$(realpath "$1"); shift
-  need_root "the tests in Debian roots"
+  need_root "running a command in a Debian root"
   [ -x "$root/bin/sh" ] || die "$root is not a Debian root (no /bin/sh)"
   copy_ca_bundle "$root"
   # A private mount namespace and PID namespace: /proc is the namespace's
