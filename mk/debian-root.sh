@@ -28,7 +28,10 @@
 set -euo pipefail
 
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# Where Debian's pip (and OpenSSL) look for trusted certificates; filled from
+# this machine's bundle (SSL_CERT_FILE when set, as OpenSSL has it).
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+HOST_CA_BUNDLE=${SSL_CERT_FILE:-$CA_BUNDLE}
 
 die() { echo "debian-root.sh: $*" >&2; exit 1; }
 
@@ -46,11 +49,12 @@ qemu_for() {  # Debian architecture -> qemu-user binary
 }
 
 copy_ca_bundle() {
-  [ -s "$CA_BUNDLE" ] || die "$CA_BUNDLE is missing or empty: pip inside $1 could not reach PyPI (Debian: apt-get install ca-certificates)"
+  [ -s "$HOST_CA_BUNDLE" ] || die "no CA bundle at $HOST_CA_BUNDLE (SSL_CERT_FILE, else Debian's path): pip inside $1 could not reach PyPI (Debian: apt-get install ca-certificates)"
   mkdir -p "$1/etc/ssl/certs"
-  # A real file (the root's own may be a dangling symlink or another bundle).
+  # A real file (the root's own may be a dangling symlink, or a bundle without
+  # the authorities this machine's network needs).
   rm -f "$1$CA_BUNDLE"
-  cp "$CA_BUNDLE" "$1$CA_BUNDLE"
+  cp "$HOST_CA_BUNDLE" "$1$CA_BUNDLE"
 }
 
 create() {

@@ -59,11 +59,14 @@ test-debian: dist
 	@echo "make test-debian: the wheels passed in Debian 11, Debian sid and Debian 12 arm64"
 
 # What the suite reads of the checkout (tests/, include/, CONTRIBUTING.md...):
-# its files, tracked or new (not ignored), copied to $(1).
+# its files, tracked or new (not ignored), copied to $(1); outside a git
+# checkout, everything but the build output.
 define debian_copy_checkout
 	rm -rf $(1) && mkdir -p $(1) && \
-	git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done \
-	  | tar --null -T - -cf - | tar -xf - -C $(1)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done \
+	    | tar --null -T - -cf - | tar -xf - -C $(1); \
+	else tar --exclude=./target --exclude=./.venv --exclude=./dist --exclude=./.git -cf - . | tar -xf - -C $(1); fi
 endef
 
 # $(1): root name; $(2): the interpreter in it; $(3): the backend it must pick; $(4): wheel_suite.sh options.
