@@ -164,8 +164,9 @@ DIST_RELEASE = $(addprefix --arch ,$(DIST_ARCHES)) --pypy $(DIST_PYPY_TAG) $(add
 $(DIST_STAMP): $(DIST_BUILT) tests/dist/check_dist.py
 	@echo "== checks"
 	$(DIST_CHECK) $(DIST_RELEASE) $(DIST)/*.tar.gz $(DIST)/*.whl
+	@echo "abi3audit:"; for w in $(DIST)/*-abi3-*.whl; do COLUMNS=300 $(DIST_TOOLS_VENV)/bin/abi3audit --summary $$w 2>&1 | tr -s ' \n' ' ' | sed 's/^ *\[[0-9:]*\] *[^ ]* */  /'; echo; done
 	@echo "highest GLIBC_ version each ELF file needs:"
-	@for w in $(DIST)/*.whl; do d=$$(mktemp -d) && unzip -q $$w -d $$d && \
+	@for w in $(DIST)/*.whl; do d=$$(mktemp -d) && $(DIST_TOOLS_VENV)/bin/python -m zipfile -e $$w $$d && \
 	  for f in $$d/mylib/*.so*; do printf '  %s %s: %s\n' $$(basename $$w) $$(basename $$f) \
 	    "$$(readelf -VW $$f | grep -o 'Name: GLIBC_[0-9.]*' | sed 's/Name: //' | sort -uV | tail -n 1 | grep . || echo 'none (no versioned glibc symbol)')"; done; rm -rf $$d; done
 	$(DIST_TOOLS_VENV)/bin/twine --no-color check --strict $(DIST)/*.tar.gz $(DIST)/*.whl
