@@ -104,13 +104,15 @@ run() {
   [ -x "$root/bin/sh" ] || die "$root is not a Debian root (no /bin/sh)"
   copy_ca_bundle "$root"
   # A private mount namespace and PID namespace: /proc is the namespace's
-  # own, and every mount disappears with the command.
+  # own, and every mount disappears with the command. The shell stays as the
+  # namespace's PID 1 (the command is an ordinary process, as it would be on a
+  # system; what it leaves running dies with the namespace).
   env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb \
     unshare --mount --pid --fork --propagation private --mount-proc="$root/proc" \
     /bin/sh -c 'root=$1; shift
       mount -t tmpfs -o mode=1777,nosuid,nodev shm "$root/dev/shm" &&
       mount -t tmpfs -o mode=1777,nosuid,nodev tmp "$root/tmp" &&
-      exec chroot "$root" "$@"' sh "$root" "$@"
+      chroot "$root" "$@"' sh "$root" "$@"
 }
 
 qemu_venv() {
