@@ -313,6 +313,18 @@ bench-pypy: $(PKG_LIB) $(PKG_HEADER)
 	$(PYPY_VENV)/bin/python bindings/python/build_cffi.py --inplace
 	$(PYPY_VENV)/bin/python bench/run.py
 
+# A rustup target, added when missing: each cross suite and `make dist` asks
+# for the ones it needs (rust-target-<triple>), so it works on a machine where
+# nothing added them before. Without rustup, Rust's standard library for the
+# target must already be there.
+rust-target-%:
+	@if command -v rustup >/dev/null 2>&1; then \
+	  rustup target list --installed | grep -qx '$*' || rustup target add '$*'; \
+	else \
+	  test -d "$$(rustc --print sysroot)/lib/rustlib/$*/lib" \
+	    || { echo "make: Rust's standard library for $* is missing, and there is no rustup to add it" >&2; exit 1; }; \
+	fi
+
 # The extra suites .ci/run runs, one per line.
 ci-targets:
 	@for t in $(CI_TARGETS); do echo $$t; done

@@ -4,8 +4,8 @@
 #                       static library, and again with MYLIB_KERNEL=portable),
 #                       all run under qemu-aarch64, with the NEON kernels taken
 #
-# Needs: rustup target add aarch64-unknown-linux-gnu; Debian packages
-# gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user. The linker and the
+# Needs Debian's gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user; the
+# rustup target aarch64-unknown-linux-gnu is added when missing. The linker and the
 # runner are given to cargo through the environment (no .cargo/config is
 # committed, which would change every user's build).
 
@@ -46,7 +46,7 @@ test-aarch64: test-aarch64-rust test-aarch64-c
 # an allocation under qemu. The same paths are tested by
 # refused_threads_fall_back_to_fewer (hooked spawns) and greeting_refused
 # (a refusing allocator), which do run here.
-test-aarch64-rust:
+test-aarch64-rust: rust-target-$(AARCH64_TARGET)
 	@command -v $(QEMU_AARCH64) >/dev/null || { echo "$(QEMU_AARCH64) not found: apt-get install qemu-user" >&2; exit 1; }
 	@command -v $(AARCH64_CC) >/dev/null || { echo "$(AARCH64_CC) not found: apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross" >&2; exit 1; }
 	$(AARCH64_ENV) CARGO_PROFILE_DEV_OPT_LEVEL=2 $(CARGO) test --target $(AARCH64_TARGET) --features test-panic -- \
@@ -58,7 +58,7 @@ test-aarch64-rust:
 	  | tee $(AARCH64_BUILD)/neon.log | grep -E '^test |test result'
 	@grep -q 'test result: ok. 2 passed' $(AARCH64_BUILD)/neon.log || { echo "test-aarch64: expected 2 tests to pass (renamed?)" >&2; exit 1; }
 
-$(AARCH64_RELEASE)/libmylib.so $(AARCH64_RELEASE)/libmylib.a &: $(RUST_SOURCES)
+$(AARCH64_RELEASE)/libmylib.so $(AARCH64_RELEASE)/libmylib.a &: $(RUST_SOURCES) | rust-target-$(AARCH64_TARGET)
 	$(AARCH64_ENV) $(CARGO) build --release --lib --quiet --target $(AARCH64_TARGET)
 	@# Programs linked against it look for the SONAME at run time.
 	@ln -sf libmylib.so $(AARCH64_RELEASE)/libmylib.so.$(VERSION_MAJOR)

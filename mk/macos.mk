@@ -7,8 +7,9 @@
 #   - the Makefile's file names without rustc (uname Darwin) are rustc's, and
 #     its run-time name is the install name build.rs gives the dylib.
 #
-# Needs `rustup target add x86_64-apple-darwin aarch64-apple-darwin` and llvm-nm
-# (Debian's llvm package; NM_MACHO= to use another Mach-O-aware nm).
+# Needs llvm-nm (Debian's llvm package; NM_MACHO= to use another Mach-O-aware
+# nm); the rustup targets x86_64-apple-darwin and aarch64-apple-darwin are added
+# when missing.
 
 MACOS_TARGETS := x86_64-apple-darwin aarch64-apple-darwin
 NM_MACHO ?= llvm-nm
@@ -17,7 +18,7 @@ CI_TARGETS += check-macos
 
 .PHONY: check-macos
 
-check-macos:
+check-macos: $(addprefix rust-target-,$(MACOS_TARGETS))
 	@for t in $(MACOS_TARGETS); do \
 	  echo "== $$t: cargo clippy --all-targets"; \
 	  $(CARGO) clippy --target $$t --all-targets --features test-panic --quiet -- -D warnings || exit 1; \

@@ -11,8 +11,8 @@
 #                          defaults to mingw-w64's sysroot, /usr/x86_64-w64-mingw32)
 #   make uninstall-windows the same variables; removes exactly those files
 #
-# Needs `rustup target add x86_64-pc-windows-gnu` and Debian's
-# gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64.
+# Needs Debian's gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64; the rustup
+# target x86_64-pc-windows-gnu is added when missing.
 #
 # Wine runs in its own prefix, target/wine, made on first use. Wine 8.0 lacks
 # bcryptprimitives.dll (a Windows 10 system DLL whose ProcessPrng Rust's
@@ -59,7 +59,7 @@ windows-lib: $(WIN_LIB_STAMP)
 
 # As the host's $(LIB_STAMP): one cargo run, and rustc's list of the system
 # libraries the static library needs (printed only when it links).
-$(WIN_LIB_STAMP): $(RUST_SOURCES)
+$(WIN_LIB_STAMP): $(RUST_SOURCES) | rust-target-$(WIN_TARGET)
 	@mkdir -p $(WIN_RELEASE)
 	@if [ ! -s $(WIN_LIBS_PRIVATE_FILE) ]; then rm -f $(WIN_STATICLIB); fi
 	$(CARGO) rustc --release --lib --quiet --target $(WIN_TARGET) -- --print native-static-libs 2> $(WIN_RELEASE)/cargo-lib.log \
@@ -131,7 +131,7 @@ $(WIN_BUILD)/demo-host: examples/c/demo.c $(HEADER) $(LIB_STAMP) | $(WIN_BUILD)
 # Runs one program under Wine from $(WIN_BUILD), where mylib.dll is.
 WIN_RUN = cd $(WIN_BUILD) && env $(WINE_ENV)
 
-test-windows: $(WIN_LIB_STAMP) $(WIN_EXES) $(WIN_BUILD)/mylib.dll $(WIN_BUILD)/demo-host $(WINE_READY)
+test-windows: rust-target-$(WIN_TARGET) $(WIN_LIB_STAMP) $(WIN_EXES) $(WIN_BUILD)/mylib.dll $(WIN_BUILD)/demo-host $(WINE_READY)
 	@echo "== the library: names, exports, header"
 	tests/windows/check_make_names.sh $(WIN_TARGET) MINGW64_NT-10.0-19045 $(WIN_BUILD)/test_mylib.exe $(WIN_DLL)
 	tests/windows/check_make_names.sh $(WIN_TARGET) MSYS_NT-10.0-19045 $(WIN_BUILD)/test_mylib.exe $(WIN_DLL)

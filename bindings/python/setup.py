@@ -54,7 +54,20 @@ CRATE = _build_cffi.CRATE
 #: cargo's output for the package build: its own directory (a stripped build,
 #: which must not overwrite or invalidate the checkout's target/release).
 TARGET_DIR = CRATE / os.environ.get("CARGO_TARGET_DIR", "target/python")
-LIB_DIR = TARGET_DIR / "release"
+#: The target, when not the host: cargo's own CARGO_BUILD_TARGET, passed on as
+#: ``--target`` (cargo then writes under target/<triple>/). With
+#: CARGO=cargo-zigbuild it may name a glibc version too, as in
+#: ``x86_64-unknown-linux-gnu.2.17`` (how ``make dist`` builds manylinux_2_17);
+#: the C compiler for the extensions comes from CC and LDSHARED, as setuptools has it.
+CARGO_TARGET = os.environ.get("CARGO_BUILD_TARGET", "")
+#: A library built beforehand from the same crate, bundled instead of running
+#: cargo (``make dist`` builds the library once per architecture and gives the
+#: PyPy build, which runs inside a Debian root without Rust, that very file).
+PREBUILT = os.environ.get("MYLIB_PREBUILT_LIBRARY", "")
+if PREBUILT:
+    LIB_DIR = Path(PREBUILT).resolve().parent
+else:
+    LIB_DIR = TARGET_DIR / re.sub(r"\.\d+(\.\d+)*$", "", CARGO_TARGET) / "release"
 # build_cffi.py (run again by cffi_modules) links against this build.
 os.environ["MYLIB_LIB_DIR"] = os.fspath(LIB_DIR)
 
@@ -110,16 +123,23 @@ CRATE_DIRS = ["src"]
 
 def cargo_build() -> Path:
     """Builds the shared library (release profile, locked dependencies,
-    symbols stripped); returns its path."""
+    symbols stripped), or takes MYLIB_PREBUILT_LIBRARY's; returns its path."""
     cargo_toml = (CRATE / "Cargo.toml").read_text(encoding="utf-8")
     crate_version = re.search(r'^version = "([^"]+)"', cargo_toml, re.M).group(1)
     if crate_version != _version.__version__:
         sys.exit(f"version mismatch: Cargo.toml {crate_version}, mylib/_version.py {_version.__version__}")
+    if PREBUILT:
+        lib = Path(PREBUILT).resolve()
+        if lib.name != _names.library_filename() or not lib.is_file():
+            sys.exit(f"MYLIB_PREBUILT_LIBRARY={PREBUILT}: not a file named {_names.library_filename()} (cargo's name for the library)")
+        return lib
     cargo = os.environ.get("CARGO", "cargo")
     env = dict(os.environ, CARGO_TARGET_DIR=os.fspath(TARGET_DIR), CARGO_PROFILE_RELEASE_STRIP="symbols")
+    env.pop("CARGO_BUILD_TARGET", None)  # given as --target (cargo itself would refuse a glibc suffix)
+    target = ["--target", CARGO_TARGET] if CARGO_TARGET else []
     try:
         subprocess.run(
-            [cargo, "rustc", "--release", "--lib", "--locked", "--crate-type", "cdylib"], cwd=CRATE, env=env, check=True
+            [cargo, "rustc", "--release", "--lib", "--locked", "--crate-type", "cdylib", *target], cwd=CRATE, env=env, check=True
         )
     except FileNotFoundError:
         sys.exit(f"building mylib needs Rust's cargo, and {cargo!r} was not found: install Rust from https://rustup.rs")

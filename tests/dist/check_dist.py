@@ -2,14 +2,26 @@
 """Checks the Python distributions ``make dist`` built, as a package index and
 a user would see them.
 
-    check_dist.py --repo ROOT --auditwheel PATH DIST_FILE...   checks each file
-    check_dist.py --repo ROOT --auditwheel PATH --self-test DIST_FILE...
+    check_dist.py --repo ROOT [TOOLS] [RELEASE] DIST_FILE...   checks each file,
+                     and that together they are the release RELEASE describes
+    check_dist.py --repo ROOT [TOOLS] --zig PATH --self-test DIST_FILE...
                      makes broken copies of each good file and checks that
                      each is refused, for the reason expected
 
+TOOLS: --auditwheel PATH, --abi3audit PATH. RELEASE: --manylinux TAG (e.g.
+manylinux_2_17), --arch ARCH for each architecture with CPython wheels,
+--pypy TAG (e.g. pp311) and --pypy-arch ARCH for each with a PyPy wheel.
+
 A wheel (Linux) passes when:
-- ``auditwheel show`` says it is consistent with a manylinux tag, and that tag
-  is the one in its file name (nothing left to repair, nothing mis-tagged);
+- its platform tags are one manylinux tag for one architecture (with its
+  legacy alias: manylinux2014 is manylinux_2_17), the one of --manylinux, and
+  ``auditwheel show`` says it is consistent with exactly that tag (nothing
+  left to repair, nothing mis-tagged);
+- every ELF file in it is for the wheel's architecture and needs no ``GLIBC_``
+  symbol version above the tag's glibc (a newer build machine leaks its
+  symbols through weak references: auditwheel is not the only judge);
+- an abi3 wheel passes ``abi3audit``: its extensions use the limited API only,
+  of no Python newer than its tag;
 - it carries one copy of the library, ``mylib/libmylib.so.0`` (its SONAME),
   next to the extensions, and no directory of grafted libraries;
 - every extension needs ``libmylib.so.0`` with a RUNPATH of ``$ORIGIN`` only,
@@ -20,6 +32,10 @@ A wheel (Linux) passes when:
 - it carries the Spark jar ``mylib/jars/mylib-spark.jar``, equal to the one
   make built, when the release has one (``--spark-jar PATH``: a JDK was
   there), and no jar at all when it has none (``--spark-jar none``).
+
+The release passes when it has one sdist; for each --arch, one cp39-abi3 wheel
+and one with the C API module's abi3 floor (cp311); for each --pypy-arch one
+--pypy wheel; and the wheels of one architecture carry the same library file.
 
 An sdist passes when it has the Python package, the extensions' build script
 and C source, the licences, and the crate: every file of ``src/``,
@@ -97,6 +113,25 @@ def dynamic_entries(path: Path) -> dict[str, list[str]]:
     return entries
 
 
+#: readelf's name of each wheel architecture's ELF machine.
+ELF_MACHINES = {"x86_64": "Advanced Micro Devices X86-64", "aarch64": "AArch64", "i686": "Intel 80386"}
+
+
+def elf_machine(path: Path) -> str:
+    """The ``Machine:`` of ``readelf -h``."""
+    m = re.search(r"^\s*Machine:\s*(.+?)\s*$", _readelf(["-h"], path), re.M)
+    return m.group(1) if m else "?"
+
+
+def glibc_versions(path: Path) -> list[tuple[int, ...]]:
+    """The ``GLIBC_x.y`` versions the file needs (its version-needs section,
+    ``readelf -V``), sorted."""
+    text = _readelf(["-V"], path)
+    needs = text.split("Version needs section", 1)[1] if "Version needs section" in text else ""
+    found = {tuple(int(x) for x in v.split(".")) for v in re.findall(r"Name:\s*GLIBC_(\d+(?:\.\d+)+)\b", needs)}
+    return sorted(found)
+
+
 def debug_sections(path: Path) -> list[str]:
     """Names of the ``.debug*`` / ``.zdebug*`` sections (``readelf -S``)."""
     names = re.findall(r"\]\s+(\.z?debug\S*)", _readelf(["-S"], path))
@@ -124,6 +159,64 @@ def parse_wheel_name(name: str) -> tuple[str, str, str, list[str]]:
     return parts[0], parts[-3], parts[-2], parts[-1].split(".")
 
 
+#: PEP 600 names of the legacy manylinux tags.
+LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+
+
+def parse_manylinux(tag: str) -> tuple[tuple[int, int], str] | None:
+    """((glibc major, minor), architecture) of a manylinux platform tag; None for another tag."""
+    m = re.fullmatch(r"manylinux_(\d+)_(\d+)_(\w+)", tag)
+    if m:
+        return (int(m.group(1)), int(m.group(2))), m.group(3)
+    m = re.fullmatch(r"(manylinux1|manylinux2010|manylinux2014)_(\w+)", tag)
+    if m:
+        return LEGACY_MANYLINUX[m.group(1)], m.group(2)
+    return None
+
+
+def canonical(glibc: tuple[int, int], arch: str) -> str:
+    return f"manylinux_{glibc[0]}_{glibc[1]}_{arch}"
+
+
+class Tools:
+    """The commands the checks run, and what the release must be."""
+
+    def __init__(self, auditwheel="auditwheel", abi3audit="abi3audit", manylinux=None, zig=None, spark_jar=None):
+        self.auditwheel = auditwheel
+        self.abi3audit = abi3audit
+        #: e.g. "manylinux_2_17": the tag every wheel must have (None: any manylinux tag).
+        self.manylinux = manylinux
+        self.zig = zig
+        #: the Spark jar make built, which every file must carry (None: no file may carry one).
+        self.spark_jar = spark_jar
+
+
+def abi3audit(command: str, wheel: Path, problems: Problems) -> None:
+    """abi3audit's verdict on an abi3 wheel: every extension abi3, using only
+    the limited API of the Python its tag names."""
+    proc = subprocess.run([command, "--report", str(wheel)], capture_output=True, text=True)
+    try:
+        (spec,) = json.loads(proc.stdout)["specs"].values()
+        results = spec["wheel"]
+    except (ValueError, KeyError) as exc:
+        problems.append(f"abi3audit gave no report (exit {proc.returncode}, {exc!r}): {' '.join(proc.stderr.split())[-300:]}")
+        return
+    before = len(problems)
+    problems.check(bool(results), "abi3audit found no extension to audit")
+    for ext in results:
+        name, result = ext["name"], ext["result"]
+        problems.check(result["is_abi3"], f"abi3audit: {name} is not an abi3 extension")
+        problems.check(
+            not result["non_abi3_symbols"], f"abi3audit: {name} uses symbols outside the limited API: {', '.join(result['non_abi3_symbols'])}"
+        )
+        problems.check(
+            not result["future_abi3_objects"],
+            f"abi3audit: {name} needs the limited API of Python {result['computed']}, newer than the wheel's tag (Python {result['baseline']}): "
+            + ", ".join(f"{k} ({v})" for k, v in result["future_abi3_objects"].items()),
+        )
+    problems.check(proc.returncode == 0 or len(problems) > before, f"abi3audit failed (exit {proc.returncode}) without saying why: {proc.stderr[-300:]}")
+
+
 def auditwheel_tag(auditwheel: str, wheel: Path, problems: Problems) -> str | None:
     """The platform tag ``auditwheel show`` says the wheel is consistent with."""
     proc = subprocess.run([auditwheel, "show", str(wheel)], capture_output=True, text=True)
@@ -136,16 +229,26 @@ def auditwheel_tag(auditwheel: str, wheel: Path, problems: Problems) -> str | No
     return m.group(1)
 
 
-def check_wheel(wheel: Path, repo: Path, auditwheel: str, spark_jar: Path | None) -> Problems:
+def check_wheel(wheel: Path, repo: Path, tools: Tools) -> Problems:
     problems = Problems()
     dist, py_tag, abi_tag, plat_tags = parse_wheel_name(wheel.name)
     problems.check(dist == DIST_NAME.replace("-", "_"), f"distribution {dist!r} is not {DIST_NAME}")
-    problems.check(all(t.startswith("manylinux") for t in plat_tags), f"platform tag {'.'.join(plat_tags)} is not manylinux")
-    tag = auditwheel_tag(auditwheel, wheel, problems)
+    plats = {parse_manylinux(t) for t in plat_tags}
+    glibc = arch = None
+    if problems.check(None not in plats, f"platform tag {'.'.join(plat_tags)} is not manylinux") and problems.check(
+        len(plats) == 1, f"platform tags {'.'.join(plat_tags)} name more than one glibc or architecture"
+    ):
+        ((glibc, arch),) = plats
+        if tools.manylinux is not None:
+            problems.check(
+                canonical(glibc, arch) == f"{tools.manylinux}_{arch}", f"platform tag {'.'.join(plat_tags)} is not {tools.manylinux}_{arch}"
+            )
+    tag = auditwheel_tag(tools.auditwheel, wheel, problems)
     if tag is not None:
         problems.check(tag.startswith("manylinux"), f"auditwheel show: consistent with {tag}, not a manylinux tag")
         problems.check(
-            tag == plat_tags[0], f"auditwheel show: consistent with {tag}, but the wheel is tagged {'.'.join(plat_tags)}"
+            glibc is None or tag == canonical(glibc, arch),
+            f"auditwheel show: consistent with {tag}, but the wheel is tagged {'.'.join(plat_tags)}",
         )
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,6 +281,14 @@ def check_wheel(wheel: Path, repo: Path, auditwheel: str, spark_jar: Path | None
                 problems.check(entries.get("RUNPATH") == ["$ORIGIN"], f"{n}: RUNPATH {entries.get('RUNPATH')} is not $ORIGIN only")
             debug = debug_sections(root / n)
             problems.check(not debug, f"{n}: has debug sections {', '.join(debug)}")
+            if arch is not None:
+                machine = elf_machine(root / n)
+                problems.check(machine == ELF_MACHINES.get(arch), f"{n}: an ELF file for {machine}, in a wheel for {arch}")
+                newer = [v for v in glibc_versions(root / n) if v[:2] > glibc]
+                problems.check(
+                    not newer,
+                    f"{n}: needs GLIBC_{'.'.join(map(str, newer[-1])) if newer else ''}, above the glibc {glibc[0]}.{glibc[1]} of its tag",
+                )
 
         if py_tag.startswith("cp"):
             # abi3 from the newest limited API its extensions use.
@@ -189,6 +300,8 @@ def check_wheel(wheel: Path, repo: Path, auditwheel: str, spark_jar: Path | None
             )
             for n in extensions:
                 problems.check(n.endswith(".abi3.so"), f"{n}: not a limited-API (.abi3.so) extension")
+            if abi_tag == "abi3":
+                abi3audit(tools.abi3audit, wheel, problems)
         else:
             problems.check(not with_capi, f"{CAPI_EXTENSION} in a {py_tag} wheel: it is for CPython only")
 
@@ -197,7 +310,7 @@ def check_wheel(wheel: Path, repo: Path, auditwheel: str, spark_jar: Path | None
             header.is_file() and header.read_bytes() == (repo / "include" / "mylib.h").read_bytes(),
             "mylib/include/mylib.h is missing or differs from the repository's",
         )
-        check_spark_jar(names, lambda n: (root / n).read_bytes(), spark_jar, problems)
+        check_spark_jar(names, lambda n: (root / n).read_bytes(), tools.spark_jar, problems)
 
         dist_infos = sorted(root.glob("*.dist-info"))
         if problems.check(len(dist_infos) == 1, f"expected one .dist-info, found {len(dist_infos)}"):
@@ -406,21 +519,37 @@ def _spark_jar_cases(spark_jar: Path | None) -> dict:
     }
 
 
-def self_test(wheel: Path, repo: Path, auditwheel: str, spark_jar: Path | None) -> int:
+def _zig_library(zig: str | None, arch: str, source: str, out: Path, *link: str) -> None:
+    """Builds a shared object from C ``source`` with zig for ``arch`` and glibc 2.28."""
+    if zig is None:
+        raise SystemExit("self-test: --zig is needed to build the broken ELF files")
+    src = out.with_suffix(".c")
+    src.write_text(source)
+    subprocess.run([zig, "cc", "-target", f"{arch}-linux-gnu.2.28", "-O2", "-shared", *link, "-o", str(out), str(src)], check=True)
+    src.unlink()
+
+
+def self_test(wheel: Path, repo: Path, tools: Tools) -> int:
     """Each broken copy of a good wheel must be refused for its own reason."""
-    baseline = check_wheel(wheel, repo, auditwheel, spark_jar)
+    baseline = check_wheel(wheel, repo, tools)
     if baseline:
         print(f"self-test: the good wheel {wheel.name} is refused:\n  " + "\n  ".join(baseline), file=sys.stderr)
         return 1
     patchelf = shutil.which("patchelf")
     _, py, abi, plats = parse_wheel_name(wheel.name)
-    linux_plat = "linux_" + plats[0].split("_", 3)[-1]  # manylinux_2_34_x86_64 -> linux_x86_64
+    glibc, arch = parse_manylinux(plats[0])
+    linux_plat = f"linux_{arch}"
     linux_name = f"{DIST_NAME.replace('-', '_')}-{wheel.name.split('-')[1]}-{py}-{abi}-{linux_plat}.whl"
 
-    def retag(root: Path):
-        wheel_file = next(root.glob("*.dist-info")) / "WHEEL"
-        text = wheel_file.read_text()
-        wheel_file.write_text("\n".join(ln for ln in text.splitlines() if not ln.startswith("Tag:")) + f"\nTag: {py}-{abi}-{linux_plat}\n")
+    def retag_platform(plat: str):
+        """Renames to the single platform tag ``plat`` (file name and WHEEL)."""
+
+        def edit(root: Path):
+            wheel_file = next(root.glob("*.dist-info")) / "WHEEL"
+            text = wheel_file.read_text()
+            wheel_file.write_text("\n".join(ln for ln in text.splitlines() if not ln.startswith("Tag:")) + f"\nTag: {py}-{abi}-{plat}\n")
+
+        return f"{DIST_NAME.replace('-', '_')}-{wheel.name.split('-')[1]}-{py}-{abi}-{plat}.whl", edit
 
     def python_tag(tag: str):
         """Renames to python tag ``tag`` (file name and WHEEL)."""
@@ -431,10 +560,29 @@ def self_test(wheel: Path, repo: Path, auditwheel: str, spark_jar: Path | None) 
 
         return wheel.name.replace(f"-{py}-", f"-{tag}-"), edit
 
+    def newer_glibc(root: Path):
+        # getrandom is GLIBC_2.25: what a library built on a newer system than its tag says needs.
+        _zig_library(
+            tools.zig, arch, "long getrandom(void *, unsigned long, unsigned int);\n"
+            "long mylib_entropy(void *b, unsigned long n) { return getrandom(b, n, 0); }\n",
+            root / "mylib" / LIB, "-Wl,-soname," + LIB,
+        )
+
+    def outside_limited_api(root: Path):
+        # PyUnicode_AsUTF8 is not in the limited API of Python 3.9 (nor of 3.11).
+        _zig_library(
+            tools.zig, arch, "const char *PyUnicode_AsUTF8(void *);\nconst char *f(void *o) { return PyUnicode_AsUTF8(o); }\n",
+            _extension(root),
+        )
+
+    other_arch = "aarch64" if arch == "x86_64" else "x86_64"
     other = cp_tag(MIN_PYTHON) if py != cp_tag(MIN_PYTHON) else "cp311"
     cases = {
-        "not tagged manylinux": (linux_name, retag, "is not manylinux"),
-        f"tagged {other}": (*python_tag(other), f"CPython wheel tagged {other}-abi3"),
+        "not tagged manylinux": (linux_name, retag_platform(linux_plat)[1], "is not manylinux"),
+        "tagged manylinux_2_28": (*retag_platform(f"manylinux_2_28_{arch}"), "auditwheel show: consistent with"),
+        f"tagged for {other_arch}": (*retag_platform(canonical(glibc, other_arch)), f"in a wheel for {other_arch}"),
+        f"tagged {other}": (*python_tag(other), f"CPython wheel tagged {other}-"),
+        "a library that needs glibc 2.25": (wheel.name, newer_glibc, f"needs GLIBC_2.25, above the glibc {glibc[0]}.{glibc[1]}"),
         "a grafted second copy": (
             wheel.name,
             lambda r: (r / "mylib_ffi.libs").mkdir() or shutil.copy2(r / "mylib" / LIB, r / "mylib_ffi.libs" / "libmylib-0123abcd.so.0"),
@@ -448,9 +596,7 @@ def self_test(wheel: Path, repo: Path, auditwheel: str, spark_jar: Path | None) 
         ),
         "debug info": (
             wheel.name,
-            lambda r: subprocess.run(
-                ["objcopy", "--add-section", f".debug_info={r / 'mylib' / '_version.py'}", str(r / "mylib" / LIB)], check=True
-            ),
+            lambda r: _zig_library(tools.zig, arch, "int mylib_debug_info(int x) { return x + 1; }\n", r / "mylib" / LIB, "-g", "-Wl,-soname," + LIB),
             "debug sections",
         ),
         "a licence missing": (
@@ -459,8 +605,12 @@ def self_test(wheel: Path, repo: Path, auditwheel: str, spark_jar: Path | None) 
             "licenses/LICENSE-APACHE is missing",
         ),
         "another header": (wheel.name, lambda r: (r / "mylib" / "include" / "mylib.h").write_text("/* stale */\n"), "mylib.h"),
-        **{what: (wheel.name, edit, expected) for what, (edit, expected) in _spark_jar_cases(spark_jar).items()},
+        **{what: (wheel.name, edit, expected) for what, (edit, expected) in _spark_jar_cases(tools.spark_jar).items()},
     }
+    if abi == "abi3":
+        cases["an extension outside the limited API"] = (wheel.name, outside_limited_api, "uses symbols outside the limited API: PyUnicode_AsUTF8")
+    if tools.manylinux is not None:
+        cases["tagged manylinux_2_28"] = (*retag_platform(f"manylinux_2_28_{arch}"), f"is not {tools.manylinux}_{arch}")
     failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         for what, (name, edit, expected) in cases.items():
@@ -470,30 +620,69 @@ def self_test(wheel: Path, repo: Path, auditwheel: str, spark_jar: Path | None) 
                 continue
             sub = Path(tmp) / what.replace(" ", "_")
             sub.mkdir()
-            broken = _rewrite(wheel, sub / name, edit)
-            failed += not _report(f"wheel, {what}", check_wheel(broken, repo, auditwheel, spark_jar), expected)
+            failed += not _report(f"{wheel.name}, {what}", check_wheel(_rewrite(wheel, sub / name, edit), repo, tools), expected)
     return 1 if failed else 0
 
 
-def check_set(paths: list[Path], repo: Path) -> Problems:
-    """The release is complete: one sdist, one PyPy wheel, and one CPython
-    abi3 wheel per floor (cp39: the cffi module; the C API module's own)."""
+def check_set(paths: list[Path], repo: Path, arches: list[str], pypy_tag: str, pypy_arches: list[str]) -> Problems:
+    """The release is complete: one sdist; for each architecture one CPython
+    abi3 wheel per floor (cp39: the cffi module; the C API module's own); a
+    ``pypy_tag`` wheel for each of ``pypy_arches``; and nothing else. The
+    wheels of one architecture carry the same library."""
     problems = Problems()
     names = [p.name for p in paths]
-    wheels = [parse_wheel_name(n) for n in names if n.endswith(".whl")]
     problems.check(sum(n.endswith(".tar.gz") for n in names) == 1, f"expected one sdist in {names}")
-    problems.check(sum(py.startswith("pp") for _, py, _, _ in wheels) == 1, f"expected one PyPy wheel in {names}")
-    cpython = sorted(py for _, py, abi, _ in wheels if py.startswith("cp") and abi == "abi3")
-    expected = sorted({cp_tag(MIN_PYTHON), cp_tag(max(MIN_PYTHON, capi_python(repo)))})
-    problems.check(cpython == expected, f"CPython abi3 wheels {cpython}, expected {expected}")
-    problems.check(len(wheels) == 1 + len(cpython), f"unexpected wheels in {names}")
+    by_arch: dict[str, list[tuple[str, str, Path]]] = {}
+    for path in paths:
+        if path.name.endswith(".whl"):
+            _, py, abi, plats = parse_wheel_name(path.name)
+            plat = parse_manylinux(plats[0])
+            by_arch.setdefault(plat[1] if plat else plats[0], []).append((py, abi, path))
+    floors = sorted({cp_tag(MIN_PYTHON), cp_tag(max(MIN_PYTHON, capi_python(repo)))})
+    for arch in sorted(set(arches) | set(pypy_arches) | set(by_arch)):
+        wheels = by_arch.get(arch, [])
+        cpython = sorted(py for py, abi, _ in wheels if py.startswith("cp") and abi == "abi3")
+        expected = floors if arch in arches else []
+        problems.check(cpython == expected, f"{arch}: CPython abi3 wheels {cpython}, expected {expected}")
+        pypy = sorted(py for py, _, _ in wheels if py.startswith("pp"))
+        expected_pypy = [pypy_tag] if arch in pypy_arches else []
+        problems.check(pypy == expected_pypy, f"{arch}: PyPy wheels {pypy}, expected {expected_pypy}")
+        problems.check(len(wheels) == len(cpython) + len(pypy), f"{arch}: unexpected wheels {sorted(p.name for _, _, p in wheels)}")
+        libraries = {}
+        for _, _, path in wheels:
+            with zipfile.ZipFile(path) as zf:
+                if f"mylib/{LIB}" in zf.namelist():
+                    libraries[path.name] = hashlib.sha256(zf.read(f"mylib/{LIB}")).hexdigest()[:16]
+        problems.check(len(set(libraries.values())) <= 1, f"{arch}: the wheels carry different libraries: {libraries}")
     return problems
+
+
+def self_test_set(paths: list[Path], repo: Path, arches: list[str], pypy_tag: str, pypy_arches: list[str]) -> int:
+    """A good release passes; one wheel short, or a wheel whose library is not
+    the one its siblings carry, is refused."""
+    baseline = check_set(paths, repo, arches, pypy_tag, pypy_arches)
+    if baseline:
+        print("self-test: the good release is refused:\n  " + "\n  ".join(baseline), file=sys.stderr)
+        return 1
+    wheels = sorted(p for p in paths if p.name.endswith(".whl"))
+    failed = not _report("release, a wheel short", check_set([p for p in paths if p != wheels[0]], repo, arches, pypy_tag, pypy_arches), "expected")
+    with tempfile.TemporaryDirectory() as tmp:
+        other = _rewrite(wheels[0], Path(tmp) / wheels[0].name, lambda r: (r / "mylib" / LIB).write_bytes((r / "mylib" / LIB).read_bytes() + b"\0"))
+        swapped = [other if p == wheels[0] else p for p in paths]
+        failed += not _report("release, another library in one wheel", check_set(swapped, repo, arches, pypy_tag, pypy_arches), "different libraries")
+    return 1 if failed else 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repo", type=Path, required=True, help="the repository root (header, licences, crate)")
     parser.add_argument("--auditwheel", default="auditwheel", help="the auditwheel command")
+    parser.add_argument("--abi3audit", default="abi3audit", help="the abi3audit command")
+    parser.add_argument("--manylinux", help="the tag every wheel must have, e.g. manylinux_2_17")
+    parser.add_argument("--arch", action="append", default=[], help="an architecture with CPython wheels (repeat)")
+    parser.add_argument("--pypy", default="pp311", help="the PyPy wheels' python tag")
+    parser.add_argument("--pypy-arch", action="append", default=[], help="an architecture with a PyPy wheel (repeat)")
+    parser.add_argument("--zig", help="zig, to build the broken ELF files of the self-test")
     parser.add_argument("--self-test", action="store_true", help="break copies of each good file given; each must be refused")
     parser.add_argument("--spark-jar", required=True,
                         help="the Spark jar make built, which every file must carry; 'none': no file may carry a jar")
@@ -502,21 +691,24 @@ def main() -> int:
     spark_jar = None if args.spark_jar == "none" else Path(args.spark_jar)
     if spark_jar is not None and not spark_jar.is_file():
         parser.error(f"--spark-jar {spark_jar}: no such file")
+    tools = Tools(args.auditwheel, args.abi3audit, args.manylinux, args.zig, spark_jar)
     if args.self_test:
         results = [
-            self_test_sdist(path, args.repo, spark_jar) if path.name.endswith(".tar.gz")
-            else self_test(path, args.repo, args.auditwheel, spark_jar)
+            self_test_sdist(path, args.repo, spark_jar) if path.name.endswith(".tar.gz") else self_test(path, args.repo, tools)
             for path in args.files
         ]
+        if args.arch:
+            results.append(self_test_set(args.files, args.repo, args.arch, args.pypy, args.pypy_arch))
         return 1 if any(results) else 0
+    if not args.arch:
+        parser.error("--arch: the architectures the release has wheels for")
     failed = 0
-    release = check_set(args.files, args.repo)
+    release = check_set(args.files, args.repo, args.arch, args.pypy, args.pypy_arch)
     if release:
         failed += 1
         print("the release: REFUSED\n  " + "\n  ".join(release), file=sys.stderr)
     for path in args.files:
-        problems = (check_sdist(path, args.repo, spark_jar) if path.name.endswith(".tar.gz")
-                    else check_wheel(path, args.repo, args.auditwheel, spark_jar))
+        problems = check_sdist(path, args.repo, tools.spark_jar) if path.name.endswith(".tar.gz") else check_wheel(path, args.repo, tools)
         if problems:
             failed += 1
             print(f"{path.name}: REFUSED\n  " + "\n  ".join(problems), file=sys.stderr)
