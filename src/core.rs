@@ -87,7 +87,6 @@ mod tests {
     use super::*;
     use crate::kernels::tests::pow2;
 
-
     #[test]
     fn add_in_range_and_wrapping() {
         assert_eq!(add(5, 3), Ok(8));

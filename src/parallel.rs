@@ -240,9 +240,13 @@ where
 /// spawned the others do its share; if `f` panics, the panic is resumed on
 /// the calling thread after every worker has finished.
 ///
+/// On one thread nothing is allocated here, so a sum still works when no
+/// memory at all is left; on several, if the bookkeeping for the workers
+/// cannot be allocated, the calling thread does all the blocks.
+///
 /// # Panics
 /// If `f` panics.
-pub fn fold_blocks<S, I, F>(blocks: usize, threads: usize, init: I, f: F) -> Vec<S>
+pub fn fold_blocks<S, I, F>(blocks: usize, threads: usize, init: I, f: F) -> Folded<S>
 where
     S: Send,
     I: Fn() -> S + Sync,
@@ -256,12 +260,16 @@ where
         }
         f(state, i)
     };
-    if threads == 1 {
+    let mut rest = Vec::new();
+    if threads == 1 || rest.try_reserve_exact(threads - 1).is_err() {
         let mut state = init();
         for i in 0..blocks {
             compute(&mut state, i);
         }
-        return vec![state];
+        return Folded {
+            first: state,
+            rest: Vec::new(),
+        };
     }
 
     let next = AtomicUsize::new(0);
@@ -276,8 +284,14 @@ where
         }
     };
     std::thread::scope(|scope| {
-        let mut handles = Vec::with_capacity(threads - 1);
-        for k in 0..threads - 1 {
+        let mut handles = Vec::new();
+        // No memory for the handles: the calling thread does every block.
+        let workers = if handles.try_reserve_exact(threads - 1).is_ok() {
+            threads - 1
+        } else {
+            0
+        };
+        for k in 0..workers {
             let spawned = if k < spawn_limit {
                 std::thread::Builder::new()
                     .name("mylib-sum".to_owned())
@@ -293,19 +307,35 @@ where
         }
         // The calling thread works too. If it panics, `scope` joins the
         // workers before the panic continues.
-        let mut states = vec![work()];
+        let first = work();
         let mut panic = None;
         for h in handles {
             match h.join() {
-                Ok(state) => states.push(state),
+                Ok(state) => rest.push(state),
                 Err(payload) => panic = panic.or(Some(payload)),
             }
         }
         if let Some(payload) = panic {
             resume_unwind(payload);
         }
-        states
+        Folded { first, rest }
     })
+}
+
+/// The states of [`fold_blocks`]: the calling thread's and the workers'
+/// (none on one thread: then nothing was allocated for them).
+pub struct Folded<S> {
+    first: S,
+    rest: Vec<S>,
+}
+
+impl<S> IntoIterator for Folded<S> {
+    type Item = S;
+    type IntoIter = std::iter::Chain<std::iter::Once<S>, std::vec::IntoIter<S>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        std::iter::once(self.first).chain(self.rest)
+    }
 }
 
 #[cfg(test)]

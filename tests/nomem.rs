@@ -385,6 +385,44 @@ fn large_sum_without_bins() -> Result<(), String> {
     Ok(())
 }
 
+/// With no memory at all, a sum on one thread still works and allocates
+/// nothing: the certified pass, the exact path (whose bins are refused), and
+/// an existing state's add.
+fn sums_with_no_memory_at_all() -> Result<(), String> {
+    let n = if cfg!(miri) { 300 } else { 20_000 };
+    let hard = cancelling(n);
+    let typical: Vec<f64> = (0..n).map(|i| (i % 97) as f64 * 0.25 - 11.0).collect();
+    let want = [exact::expected(&hard), exact::expected(&typical)];
+    let mut acc: *mut mylib_exact_sum = ptr::null_mut();
+    // SAFETY: a valid out-pointer.
+    check(unsafe { mylib_exact_sum_new(&mut acc) } == OK, "a state")?;
+    let mut got = [f64::NAN; 3];
+    let mut status = [OVERFLOW; 3];
+    let before = GRANTED.load(Ordering::Relaxed);
+    REFUSE_ABOVE.store(0, Ordering::Relaxed);
+    // SAFETY: valid slices and out-pointers, a live state.
+    unsafe {
+        status[0] = mylib_sum_f64(hard.as_ptr(), n, &mut got[0]);
+        status[1] = mylib_sum_f64(typical.as_ptr(), n, &mut got[1]);
+        status[2] = mylib_exact_sum_add(acc, hard.as_ptr(), n);
+        if status[2] == OK {
+            status[2] = mylib_exact_sum_result(acc, &mut got[2]);
+        }
+    }
+    REFUSE_ABOVE.store(usize::MAX, Ordering::Relaxed);
+    let granted = GRANTED.load(Ordering::Relaxed) - before;
+    // SAFETY: made above, freed once.
+    unsafe { mylib_exact_sum_free(acc) };
+    check(status == [OK; 3], &format!("statuses {status:?}"))?;
+    for (k, w) in [&want[0], &want[1], &want[0]].into_iter().enumerate() {
+        check(w.matches(Ok(got[k])), &format!("sum {k}: got {:?}, want {w:?}", got[k]))?;
+    }
+    check(
+        granted == 0,
+        &format!("{granted} allocations while every request was refused"),
+    )
+}
+
 type Test = fn() -> Result<(), String>;
 
 fn main() {
@@ -397,6 +435,7 @@ fn main() {
         ),
         ("exact_sum_refused", exact_sum_refused),
         ("large_sum_without_bins", large_sum_without_bins),
+        ("sums_with_no_memory_at_all", sums_with_no_memory_at_all),
     ];
     // Not under Miri: it cannot silence stderr (isolation), and the debug
     // line's writers are checked by the unit tests in src/debug.rs there.

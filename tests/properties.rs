@@ -352,12 +352,17 @@ fn references_are_exact_and_agree() {
     assert_eq!(value(&[0.1; 10]), Some(1.0));
     assert_eq!(value(&[1.0, 1.1102230246251565e-16, 1e-300]), Some(1.0000000000000002));
     assert_eq!(value(&[1.0, 1.1102230246251565e-16]), Some(1.0));
-    assert_eq!(value(&[exact::pow2(53), 1.0, exact::pow2(-60)]), Some(exact::pow2(53) + 2.0));
+    assert_eq!(
+        value(&[exact::pow2(53), 1.0, exact::pow2(-60)]),
+        Some(exact::pow2(53) + 2.0)
+    );
     assert_eq!(value(&[1e308, 1e308, -1e308]), Some(1e308));
     assert_eq!(value(&[5e-324, -1e-323]), Some(-5e-324));
     assert_eq!(value(&[]).map(f64::to_bits), Some(0));
     assert!(matches!(exact::expected(&[f64::MAX, f64::MAX]), Expected::Overflow(x) if x == f64::INFINITY));
-    assert!(matches!(exact::expected(&[-f64::MAX, -exact::pow2(970)]), Expected::Overflow(x) if x == f64::NEG_INFINITY));
+    assert!(
+        matches!(exact::expected(&[-f64::MAX, -exact::pow2(970)]), Expected::Overflow(x) if x == f64::NEG_INFINITY)
+    );
     assert_eq!(value(&[f64::MAX, exact::pow2(969)]), Some(f64::MAX));
     assert!(value(&[f64::INFINITY, f64::NEG_INFINITY]).unwrap().is_nan());
     assert_eq!(value(&[f64::INFINITY, -f64::MAX, -f64::MAX]), Some(f64::INFINITY));

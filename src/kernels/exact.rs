@@ -371,7 +371,6 @@ mod tests {
     use super::*;
     use crate::kernels::tests::pow2;
 
-
     fn sum_of(values: &[f64]) -> Result<f64, Overflow> {
         let mut s = ExactSum::new();
         for &x in values {

@@ -233,10 +233,10 @@ mod tests {
             vec![0.0, -0.0, f64::NAN], // a NaN among zeros
             (0..SUB).map(|_| rng.any_exponent()).collect(),
             vec![1.0, pow2(-80), -pow2(-89)], // exact: within 90 bits
-            vec![0.0, -0.0, 0.0],                       // zeros
-            vec![-1.5; SUB],                            // the largest lane sums
-            vec![pow2(1008); SUB],                 // near the top of the range
-            vec![pow2(-984); 100],                 // near the bottom
+            vec![0.0, -0.0, 0.0],             // zeros
+            vec![-1.5; SUB],                  // the largest lane sums
+            vec![pow2(1008); SUB],            // near the top of the range
+            vec![pow2(-984); 100],            // near the bottom
         ];
         for d in &cases {
             for p in Path::available() {
