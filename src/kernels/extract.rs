@@ -100,25 +100,22 @@ fn sub_block_generic(d: &[f64]) -> Option<[f64; 4]> {
     let mut q1 = [0.0f64; W];
     let mut q2 = [0.0f64; W];
     let mut left = [0u64; W];
-    for g in groups {
-        for j in 0..W {
-            let x = g[j];
-            let q = (s1 + x) - s1;
-            let r = x - q;
-            q1[j] += q;
-            let qq = (s2 + r) - s2;
-            q2[j] += qq;
-            // Any bit of r − qq but its sign.
-            left[j] |= (r - qq).to_bits() << 1;
-        }
-    }
-    for (j, &x) in rest.iter().enumerate() {
+    let mut step = |j: usize, x: f64| {
         let q = (s1 + x) - s1;
         let r = x - q;
         q1[j] += q;
         let qq = (s2 + r) - s2;
         q2[j] += qq;
+        // Any bit of r − qq but its sign.
         left[j] |= (r - qq).to_bits() << 1;
+    };
+    for g in groups {
+        for (j, &x) in g.iter().enumerate() {
+            step(j, x);
+        }
+    }
+    for (j, &x) in rest.iter().enumerate() {
+        step(j, x);
     }
     if left.iter().fold(0, |a, &b| a | b) != 0 {
         return None;
