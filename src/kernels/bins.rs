@@ -23,7 +23,11 @@
 //! them pay nothing for this.
 //!
 //! Two tables, used by alternate values, halve the chains of adds to the
-//! same bin (typical data share a handful of exponents).
+//! same bin (typical data share a handful of exponents). Data spread over
+//! hundreds of exponents have no such chains, and there the second table's
+//! 32 KiB only push the first out of the L1 cache: when the first values the
+//! bins see have more than [`WIDE`] distinct signs and exponents, one table
+//! takes every value (about 10% faster on such data).
 
 use super::exact::{ExactSum, FRAC, IMPLICIT, special};
 
@@ -35,9 +39,28 @@ const TABLES: usize = 2;
 /// range: exponent field 0 (both signs) and 0x7ff (both signs).
 const RARE: [usize; 4] = [0, 0x800, 0x7ff, 0xfff];
 
+/// Values looked at to tell whether data are wide.
+const SAMPLE: usize = 4096;
+/// More distinct signs and exponents than this among the first [`SAMPLE`]
+/// values: the data are wide, and one table takes them all.
+const WIDE: u32 = 512;
+
 /// The bins: `TABLES × 4096` counters of 64 bits (64 KiB, on the heap).
 pub(crate) struct Bins {
     tables: Vec<u64>,
+    /// Whether one table takes every value; decided by the first `add`.
+    wide: Option<bool>,
+}
+
+/// Whether the first values of `data` have more than [`WIDE`] distinct
+/// signs and exponents.
+fn is_wide(data: &[f64]) -> bool {
+    let mut seen = [0u64; BINS / 64];
+    for x in &data[..data.len().min(SAMPLE)] {
+        let idx = (x.to_bits() >> 52) as usize;
+        seen[idx / 64] |= 1 << (idx % 64);
+    }
+    seen.iter().map(|w| w.count_ones()).sum::<u32>() > WIDE
 }
 
 impl Bins {
@@ -47,7 +70,7 @@ impl Bins {
         let mut tables = Vec::new();
         tables.try_reserve_exact(TABLES * BINS).ok()?;
         tables.resize(TABLES * BINS, 0);
-        Some(Bins { tables })
+        Some(Bins { tables, wide: None })
     }
 
     /// The rare bins of both tables, to tell whether a slice had rare values.
@@ -68,14 +91,20 @@ impl Bins {
         let (t0, t1): (&mut [u64; BINS], &mut [u64; BINS]) =
             (t0.try_into().expect("BINS"), t1.try_into().expect("BINS"));
         let mut rare_carries = 0;
-        let pairs = data.chunks_exact(2);
-        let tail = pairs.remainder();
-        for pair in pairs {
-            add_one(t0, pair[0], acc, &mut rare_carries);
-            add_one(t1, pair[1], acc, &mut rare_carries);
-        }
-        for &x in tail {
-            add_one(t0, x, acc, &mut rare_carries);
+        if *self.wide.get_or_insert_with(|| is_wide(data)) {
+            for &x in data {
+                add_one(t0, x, acc, &mut rare_carries);
+            }
+        } else {
+            let pairs = data.chunks_exact(2);
+            let tail = pairs.remainder();
+            for pair in pairs {
+                add_one(t0, pair[0], acc, &mut rare_carries);
+                add_one(t1, pair[1], acc, &mut rare_carries);
+            }
+            for &x in tail {
+                add_one(t0, x, acc, &mut rare_carries);
+            }
         }
         // A rare value changes its bin, unless what the slice added to it
         // wrapped around exactly, which needs a carry.
@@ -239,6 +268,50 @@ mod tests {
         let mut nans = vec![f64::from_bits(0x7ff0_0000_0000_0001); 4096 * 2];
         nans.push(2.0);
         assert!(by_bins(&nans).value().unwrap().is_nan());
+    }
+
+    /// Values of every sign and exponent (`k` picks them), as a
+    /// xorshift would.
+    fn spread(n: usize, mut k: u64) -> Vec<f64> {
+        (0..n)
+            .map(|_| {
+                k ^= k << 13;
+                k ^= k >> 7;
+                k ^= k << 17;
+                f64::from_bits(k)
+            })
+            .filter(|x| x.is_finite())
+            .collect()
+    }
+
+    #[test]
+    fn wide_data_take_one_table_and_stay_exact() {
+        let wide = spread(SAMPLE, 3);
+        assert!(is_wide(&wide));
+        assert!(!is_wide(&[1.0, -2.0, 0.5, 3.0, 1e300, -1e-300]));
+        // Wide first, then what one table must still take exactly: carries
+        // (5000 times the largest significand of one exponent), the rare
+        // bins (zeros, subnormals, infinities), one slice at a time.
+        let mut acc = ExactSum::new();
+        let mut b = Bins::new().unwrap();
+        let x = f64::from_bits(0x433f_ffff_ffff_ffff);
+        let slices: [Vec<f64>; 4] = [
+            wide.clone(),
+            vec![x; 5000],
+            vec![0.0, -5e-324, 1e-310, -0.0],
+            vec![f64::INFINITY, 1.0],
+        ];
+        for d in &slices {
+            b.add(d, &mut acc);
+        }
+        assert_eq!(b.wide, Some(true));
+        b.flush(&mut acc);
+        let all: Vec<f64> = slices.concat();
+        let want = one_by_one(&all);
+        assert_eq!((acc.words(), acc.seen), (want.words(), want.seen));
+        // And the finite part alone, so the words are not hidden behind the infinity.
+        let finite: Vec<f64> = slices[..3].concat();
+        assert_eq!(by_bins(&finite).words(), one_by_one(&finite).words());
     }
 
     #[test]
