@@ -117,13 +117,14 @@ DEBIAN_ARM64_CC   ?= aarch64-linux-gnu-gcc
 #   start fresh interpreters (5-15 s each here): none depends on the architecture;
 #   they run natively and in the amd64 roots (stdout and the environment of the
 #   aarch64 library: make test-aarch64's C suite, under qemu too).
-# - test_exhausted_memory_is_no_memory_error_not_an_abort: qemu-user accepts
+# - test_exhausted_memory_is_no_memory_error_not_an_abort and
+#   test_a_huge_strided_view_is_not_copied: qemu-user accepts
 #   setrlimit(RLIMIT_AS) without applying it (the limit would bind qemu itself), so
 #   no allocation is refused (make test-aarch64 skips under_rlimit_as for that).
 DEBIAN_ARM64_LEFT_OUT ?= --ignore=$(DEBIAN_ARM64_WORK)/src/tests/python/test_loader.py \
   $(addprefix --deselect ,$(addprefix test_api.py::,test_exhausted_memory_is_no_memory_error_not_an_abort \
     test_write_to_closed_stdout_raises_io_error test_mylib_num_threads_environment test_mylib_debug_env) \
-    test_package.py::test_mylib_backend_env_forces_backend)
+    test_package.py::test_mylib_backend_env_forces_backend test_exact.py::test_a_huge_strided_view_is_not_copied)
 DEBIAN_ARM64_BACKENDS := ctypes_binding cffi_binding cffi_compiled capi
 # -k: the tests of backend $(1), and those that take no backend.
 debian_arm64_only = -k "$(1) or not ($(subst $(eval) , or ,$(strip $(DEBIAN_ARM64_BACKENDS))))"
