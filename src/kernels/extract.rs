@@ -74,6 +74,11 @@ fn sub_block_generic(d: &[f64]) -> Option<[f64; 4]> {
     let rest = groups.remainder();
     let mut m = [0.0f64; W];
     for g in groups.clone() {
+        // The data come from memory here: ask for them ahead.
+        #[cfg(target_arch = "x86_64")]
+        for line in 0..W / 8 {
+            super::x86::prefetch(g.as_ptr().wrapping_add(super::x86::AHEAD + 8 * line));
+        }
         for j in 0..W {
             let a = g[j].abs();
             m[j] = if a > m[j] { a } else { m[j] };
